@@ -1,0 +1,126 @@
+"""What check files use: comparisons whose failures teach, and `fail` for everything else.
+
+    from grader.checking import assert_close, expect_raises, fail
+
+    def test_softmax_matches_reference(student, reference, spec):
+        \"\"\"softmax matches the reference on random logits\"\"\"
+        x = torch.randn(4, 10, dtype=torch.float64)
+        assert_close(student.softmax(x), reference.softmax(x), spec.tolerance(), what="softmax(x)")
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from grader import hints
+from grader.proxy import StudentError
+from grader.spec import Tolerance
+
+
+class CheckFailed(AssertionError):
+    """A check's verdict: `message` says what was wrong, `hint` names the likely mistake."""
+
+    def __init__(self, message: str, hint: str = ""):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+def fail(message: str, hint: str = "") -> None:
+    raise CheckFailed(message, hint)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if isinstance(value, np.ndarray):
+        return f"a numpy array of shape {value.shape} and dtype {value.dtype}"
+    name = getattr(value, "type_name", None) or type(value).__name__
+    return f"{'an' if name[0] in 'aeiouAEIOU' else 'a'} {name} ({_short(value)})"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def expect_tensor(got: Any, what: str, *, dtype: torch.dtype | None = None,
+                  shape: tuple | None = None, hint: str = "") -> torch.Tensor:
+    """`got` as a tensor, or a failed check saying what it was instead."""
+    if not isinstance(got, torch.Tensor):
+        fail(f"{what} should be a tensor, but your code returned {_kind(got)}", hint)
+    if shape is not None and tuple(got.shape) != tuple(shape):
+        fail(f"{what} has the wrong shape: got {tuple(got.shape)}, expected {tuple(shape)}",
+             hint or hints.shape_hint(tuple(got.shape), tuple(shape)))
+    if dtype is not None and got.dtype != dtype:
+        fail(f"{what} has the wrong dtype: got {got.dtype}, expected {dtype}", hint)
+    return got
+
+
+def assert_close(got: Any, expected: Any, tol: Tolerance, *, what: str, hint: str = "",
+                 batch_size: int | None = None, check_dtype: bool = True,
+                 hint_fn: Callable[[torch.Tensor, torch.Tensor], str] | None = None) -> None:
+    """Compare `got` (the student's) to `expected` (the reference's) within `tol`.
+
+    Shapes and dtypes are checked first; values as `|got - expected| <= atol + rtol·|expected|`.
+    On failure the message gives the max abs/rel error, the first offending index and both
+    values there; the hint is `hint`, else `hint_fn(got, expected)`, else a recognised
+    scale or shape mistake.
+    """
+    expected = torch.as_tensor(expected) if not isinstance(expected, torch.Tensor) else expected
+    if isinstance(got, np.ndarray) and got.dtype.kind in "biufc":
+        fail(f"{what} should be a torch tensor, but your code returned a numpy array", hint)
+    if isinstance(got, (int, float)) and not isinstance(got, bool) and expected.dim() == 0:
+        got = torch.tensor(got, dtype=expected.dtype)
+    got = expect_tensor(got, what, shape=tuple(expected.shape), hint=hint)
+    if check_dtype and got.dtype != expected.dtype:
+        fail(f"{what} has the wrong dtype: got {got.dtype}, expected {expected.dtype}", hint)
+    g, e = got.detach().to(torch.float64 if not got.is_complex() else torch.complex128), \
+        expected.detach().to(torch.float64 if not expected.is_complex() else torch.complex128)
+    bad = ~torch.isclose(g, e, rtol=tol.rtol, atol=tol.atol, equal_nan=True)
+    if not bool(bad.any()):
+        return
+    diff = (g - e).abs()
+    finite = torch.isfinite(diff)
+    max_abs = float(diff[finite].max()) if finite.any() else math.inf
+    rel = diff / e.abs().clamp_min(1e-300)
+    max_rel = float(rel[finite].max()) if finite.any() else math.inf
+    index = tuple(int(i) for i in bad.nonzero()[0]) if bad.dim() else ()
+    n_bad, n = int(bad.sum()), bad.numel()
+    message = (
+        f"{what} does not match the expected values within rtol={tol.rtol:g}, atol={tol.atol:g}: "
+        f"{n_bad} of {n} elements differ; max abs error {max_abs:.3g}, max rel error {max_rel:.3g}; "
+        f"first at index {list(index)}: got {g[index].item():.8g}, expected {e[index].item():.8g}"
+    )
+    if not torch.isfinite(g).all() and torch.isfinite(e).all():
+        message += " (your result contains inf or NaN)"
+    found = hint or (hint_fn(got, expected) if hint_fn else "") or hints.scale_hint(g, e, batch_size)
+    fail(message, found)
+
+
+def expect_raises(call: Callable[[], Any], error: str, *, what: str, hint: str = "") -> StudentError:
+    """Student code must raise `error` (a type name such as "ValueError")."""
+    try:
+        result = call()
+    except StudentError as exc:
+        if exc.type_name == error or exc.not_implemented:
+            if exc.not_implemented:
+                raise
+            return exc
+        fail(f"{what} should raise {error}, but raised {exc.type_name}: {exc.message}", hint)
+    fail(f"{what} should raise {error}, but returned {_kind(result)}", hint)
+
+
+def best_time(call: Callable[[], Any], repeat: int = 5) -> float:
+    """Fastest wall time of `repeat` calls, on the judge's clock."""
+    best = math.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - start)
+    return best

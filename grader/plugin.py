@@ -1,0 +1,139 @@
+"""The pytest plugin the judge runs checks with: fixtures, per-check seeds, verdicts.
+
+Fixtures for check files: `student` (the proxy), `reference` (the reference module,
+judge side), `spec` (the AssignmentSpec), `seed` (this check's seed). Every check
+becomes one `CheckResult`; a check's tier is `hidden` when its file lies under a
+`hidden/` folder, `public` otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import random
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+import torch
+
+from grader import hints
+from grader.checking import CheckFailed
+from grader.errors import ConfigError
+from grader.proxy import ForbiddenAPIUsed, Session, Student, StudentError
+from grader.results import CheckResult
+from grader.spec import AssignmentSpec
+from grader.workers import WorkerLost
+
+
+def check_seed(base: int, check_id: str) -> int:
+    """A check's seed: derived from the base seed and its id, stable across runs and machines."""
+    digest = hashlib.sha256(f"{base}:{check_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def load_reference(spec: AssignmentSpec) -> ModuleType:
+    """Import the reference solution (judge side only) under a private module name."""
+    path = spec.reference / f"{spec.module}.py"
+    if not path.is_file():
+        raise ConfigError(f"no reference solution at {path}")
+    name = f"_grader_reference_{spec.id}"
+    if name in sys.modules:
+        return sys.modules[name]
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def verdict(exc: BaseException | None) -> tuple[str, str, str, str, int]:
+    """(status, message, hint, file, line) for the exception a check ended with."""
+    if exc is None:
+        return "passed", "", "", "", 0
+    if isinstance(exc, CheckFailed):
+        return "failed", exc.message, exc.hint, "", 0
+    if isinstance(exc, StudentError):
+        if exc.not_implemented:
+            text = f"not implemented: {exc.message}" if exc.message else "not implemented"
+            return "failed", text, "", exc.file, exc.line
+        message = str(exc) + (f"\n{exc.traceback.rstrip()}" if exc.traceback else "")
+        return "failed", message, hints.error_hint(exc.message), exc.file, exc.line
+    if isinstance(exc, (WorkerLost, ForbiddenAPIUsed)):
+        return "failed", str(exc), "", "", 0
+    if isinstance(exc, AssertionError):
+        return "failed", str(exc).strip() or "assertion failed", "", "", 0
+    return "error", f"the check itself failed ({type(exc).__name__}: {exc}); tell your instructor", "", "", 0
+
+
+class GraderPlugin:
+    """Runs in the judge; never imports student code."""
+
+    def __init__(self, spec: AssignmentSpec, session: Session, base_seed: int):
+        self._spec, self.session, self.base_seed = spec, session, base_seed
+        self.results: list[CheckResult] = []
+        self.collect_errors: list[str] = []
+        self._reference: ModuleType | None = None
+
+    # -- fixtures -------------------------------------------------------------------------
+
+    @pytest.fixture
+    def student(self) -> Student:
+        return Student(self.session)
+
+    @pytest.fixture
+    def reference(self) -> ModuleType:
+        if self._reference is None:
+            self._reference = load_reference(self._spec)
+        return self._reference
+
+    @pytest.fixture
+    def spec(self) -> AssignmentSpec:
+        return self._spec
+
+    @pytest.fixture
+    def seed(self, request) -> int:
+        return check_seed(self.base_seed, request.node.name)
+
+    # -- hooks ----------------------------------------------------------------------------
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        items.sort(key=lambda item: (self._tier(item) == "hidden", item.path.name))
+
+    def pytest_collectreport(self, report) -> None:
+        if report.failed:
+            self.collect_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+    @staticmethod
+    def _tier(item: pytest.Item) -> str:
+        return "hidden" if "hidden" in Path(item.path).parts else "public"
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem):
+        seed = check_seed(self.base_seed, item.name)
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        random.seed(seed)
+        self.session.begin_check(seed)
+        item._grader = {"start": time.perf_counter(), "exc": None, "seed": seed}
+        yield
+        info = item._grader
+        status, message, hint, file, line = verdict(info["exc"])
+        doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+        name = doc[0].strip() if doc else item.name.removeprefix("test_").replace("_", " ")
+        points = self._spec.points_for(item.name)
+        self.results.append(CheckResult(
+            id=item.name, name=name, tier=self._tier(item), status=status,
+            score=points if status == "passed" else 0.0, max_score=points, message=message,
+            hint=hint, duration_s=round(time.perf_counter() - info["start"], 4), seed=seed,
+            file=file, line=line,
+        ))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call):
+        yield
+        if call.excinfo is not None and item._grader["exc"] is None:
+            item._grader["exc"] = call.excinfo.value

@@ -1,0 +1,300 @@
+"""The `student` proxy: checks call student code as if it were local; it runs in the worker.
+
+    out = student.softmax(x)            # call a function, get plain data back
+    layer = student.Linear(20, 10)      # construct an object: a RemoteObject handle
+    layer.weight                        # attribute read, by value (a tensor)
+    y = layer(x)                        # call it
+    r = student.vjp(layer, x, grad_output=g, wrt=[0])   # forward + backward
+
+Nothing the worker sends is unpickled: values arrive through `grader.wire` and are
+validated there; everything that is not plain data stays in the worker as a handle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+from grader import wire
+from grader.sandbox import Limits
+from grader.workers import WorkerLost, WorkerProcess, Zygote
+
+
+class StudentError(Exception):
+    """Student code raised an exception (inside the worker)."""
+
+    def __init__(self, info: dict, what: str):
+        self.type_name = str(info.get("type", "Exception"))
+        self.message = str(info.get("message", ""))
+        self.traceback = str(info.get("traceback", ""))
+        self.file = str(info.get("file", ""))
+        self.line = int(info.get("line", 0) or 0)
+        self.what = what
+        super().__init__(f"your code raised {self.type_name} in {what}: {self.message}")
+
+    @property
+    def not_implemented(self) -> bool:
+        return self.type_name == "NotImplementedError"
+
+
+class ForbiddenAPIUsed(Exception):
+    """Student code used an API this assignment forbids."""
+
+    def __init__(self, apis: list[str], advice: dict[str, str], how: str):
+        self.apis = apis
+        lines = [f"your code {how} {api}, which this assignment forbids"
+                 + (f": {advice[api]}" if advice.get(api) else "") for api in apis]
+        super().__init__("; ".join(lines))
+
+
+class Session:
+    """One submission's link to its worker; replaces a worker that died, between checks."""
+
+    def __init__(self, zygote: Zygote, *, workdir: str, module: str, limits: Limits,
+                 forbidden: dict[str, str], static_violations: dict[str, list[str]],
+                 masks: list[str]):
+        self.zygote, self.workdir, self.module, self.limits = zygote, workdir, module, limits
+        self.forbidden, self.static_violations, self.masks = forbidden, static_violations, masks
+        self.worker: WorkerProcess | None = None
+        self.generation = 0
+        self.import_error: Exception | None = None
+        self.notes: list[str] = []
+        self.outputs: list[str] = []
+        self.timeout = limits.call_timeout_s
+        self.seed = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def begin_check(self, seed: int) -> None:
+        """Called before each check: fresh worker if the last one died, then seed it."""
+        self.seed = seed
+        self.timeout = self.limits.call_timeout_s
+        if self.worker is not None and self.worker.dead:
+            self._retire()
+
+    def _retire(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.outputs.append(self.worker.output.text())
+            self.worker = None
+
+    def _live_worker(self) -> WorkerProcess:
+        if self.import_error is not None:
+            raise self.import_error
+        if self.worker is None:
+            worker, hello = self.zygote.spawn(
+                workdir=self.workdir, module=self.module, limits=self.limits,
+                forbidden=list(self.forbidden), masks=self.masks, seed=self.seed)
+            self.worker = worker
+            self.generation += 1
+            for note in hello.get("notes", []) or []:
+                if note not in self.notes:
+                    self.notes.append(note)
+            if not hello.get("ok"):
+                if hello.get("lost"):
+                    self.import_error = WorkerLost(hello["lost"])
+                else:
+                    err = StudentError(hello.get("error") or {}, "importing your module")
+                    self.import_error = err
+                self._retire()
+                raise self.import_error
+            self._send({"op": "seed", "seed": self.seed}, "setting the seed")
+        return self.worker
+
+    def close(self) -> str:
+        """Stop the worker; returns everything student code printed."""
+        self._retire()
+        return "".join(self.outputs)
+
+    @contextlib.contextmanager
+    def time_limit(self, seconds: float):
+        """Allow the requests inside the block `seconds` each (e.g. a training run)."""
+        old, self.timeout = self.timeout, seconds
+        try:
+            yield
+        finally:
+            self.timeout = old
+
+    # -- requests -------------------------------------------------------------------------
+
+    def _send(self, message: dict, what: str, values: dict | None = None) -> Any:
+        worker = self._live_worker()
+        blobs: list[bytes] = []
+        for key, value in (values or {}).items():
+            message[key] = wire.encode(value, blobs, self._encode_handle)
+        start = time.perf_counter()
+        reply, rblobs = worker.request(message, blobs, self.timeout, what)
+        self.last_seconds = time.perf_counter() - start
+        if not isinstance(reply, dict):
+            worker.kill()
+            raise WorkerLost(f"the worker sent a malformed reply during {what}")
+        forbidden = [a for a in reply.get("forbidden", []) if a in self.forbidden]
+        if forbidden:
+            raise ForbiddenAPIUsed(forbidden, self.forbidden, "called")
+        if not reply.get("ok"):
+            raise StudentError(reply.get("error") or {}, what)
+        try:
+            return wire.decode(reply.get("value"), rblobs, self._decode_handle)
+        except wire.ProtocolError as exc:
+            worker.kill()
+            raise WorkerLost(f"your code returned something unreadable from {what}: {exc}") from None
+
+    def _encode_handle(self, obj: Any) -> dict:
+        if isinstance(obj, RemoteObject):
+            if obj._generation != self.generation:
+                raise WorkerLost("this object was lost when the worker running your code was "
+                                 "restarted after an earlier failure")
+            return {"__handle__": obj._id}
+        raise TypeError(f"cannot send a {type(obj).__name__} to the student's code")
+
+    def _decode_handle(self, data: dict) -> RemoteObject:
+        return RemoteObject(self, data["__handle__"], str(data.get("type", "?"))[:100],
+                            str(data.get("repr", ""))[:300])
+
+    def check_static(self, name: str) -> None:
+        apis = self.static_violations.get(name)
+        if apis:
+            raise ForbiddenAPIUsed(apis, self.forbidden, "uses")
+
+
+def _what(path: list[str], kind: str = "") -> str:
+    return f"`{'.'.join(path)}`" + (f" ({kind})" if kind else "")
+
+
+class Student:
+    """The `student` fixture: attributes of the student's module, reached through the worker."""
+
+    def __init__(self, session: Session):
+        self._session = session
+
+    def __getattr__(self, name: str) -> RemoteRef:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return RemoteRef(self._session, None, [name])
+
+    def get(self, name: str) -> Any:
+        """The value of a module-level name (e.g. a constant), by value."""
+        self._session.check_static(name)
+        return self._session._send({"op": "getattr", "target": {"path": [name]}}, _what([name]))
+
+    def put(self, value: Any) -> RemoteObject:
+        """Store `value` in the worker and return a handle to it (to avoid resending it)."""
+        return self._session._send({"op": "put"}, "storing an input", {"value": value})
+
+    def vjp(self, fn: RemoteRef | RemoteObject, *args: Any, grad_output: Any,
+            wrt: list[int] = ()) -> dict:
+        """Run `fn(*args)` (student code), then backward with `grad_output`.
+
+        Returns {"out": tensor, "grads": [grad of args[i] for i in wrt],
+        "params": {name: grad} for a module}.
+        """
+        target = fn._target()
+        return self._session._send({"op": "vjp", "target": target, "wrt": list(wrt)},
+                                   f"{fn._describe()} (forward and backward)",
+                                   {"args": list(args), "grad_output": grad_output})
+
+    def time_limit(self, seconds: float):
+        """Context manager: each request inside may take up to `seconds` (judge's clock)."""
+        return self._session.time_limit(seconds)
+
+    @property
+    def last_seconds(self) -> float:
+        """Judge-measured wall time of the last request (round trip)."""
+        return self._session.last_seconds
+
+
+class RemoteRef:
+    """A lazy path to something in the worker, e.g. `student.Linear` or `obj.method`."""
+
+    def __init__(self, session: Session, handle: RemoteObject | None, path: list[str]):
+        self._session, self._handle, self._path = session, handle, path
+
+    def _target(self) -> dict:
+        if self._handle is None:
+            return {"path": self._path}
+        return {"__handle__": self._session._encode_handle(self._handle)["__handle__"],
+                "path": self._path}
+
+    def _describe(self) -> str:
+        base = [] if self._handle is None else [self._handle._type]
+        return _what(base + self._path)
+
+    def __getattr__(self, name: str) -> RemoteRef:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return RemoteRef(self._session, self._handle, self._path + [name])
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(args, kwargs, keep=False)
+
+    def keep(self, *args: Any, **kwargs: Any) -> RemoteObject:
+        """Call, but leave the result in the worker and return a handle to it."""
+        return self._call(args, kwargs, keep=True)
+
+    def _call(self, args: tuple, kwargs: dict, keep: bool) -> Any:
+        if self._handle is None:
+            self._session.check_static(self._path[0])
+        return self._session._send({"op": "call", "target": self._target(), "keep": keep},
+                                   self._describe(), {"args": list(args), "kwargs": kwargs})
+
+    def value(self) -> Any:
+        """Read this attribute path by value."""
+        if self._handle is None:
+            self._session.check_static(self._path[0])
+        return self._session._send({"op": "getattr", "target": self._target()}, self._describe())
+
+    def __repr__(self) -> str:
+        return f"<student {self._describe()}>"
+
+
+class RemoteObject:
+    """An object that lives in the worker (a module, a model, ...)."""
+
+    def __init__(self, session: Session, hid: int, type_name: str, text: str):
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_id", hid)
+        object.__setattr__(self, "_type", type_name)
+        object.__setattr__(self, "_repr", text)
+        object.__setattr__(self, "_generation", session.generation)
+
+    @property
+    def type_name(self) -> str:
+        return self._type
+
+    @property
+    def text(self) -> str:
+        """`repr()` of the object, as computed in the worker when it was returned."""
+        return self._repr
+
+    def _target(self) -> dict:
+        return {"__handle__": self._session._encode_handle(self)["__handle__"], "path": []}
+
+    def _describe(self) -> str:
+        return f"`{self._type}`"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return RemoteRef(self._session, self, [name]).value()
+
+    def attr(self, dotted: str) -> Any:
+        """Read a dotted attribute path by value, e.g. `layer.attr("weight.grad")`."""
+        return RemoteRef(self._session, self, dotted.split(".")).value()
+
+    def method(self, name: str) -> RemoteRef:
+        """A method reference, callable in one round trip: `obj.method("forward")(x)`."""
+        return RemoteRef(self._session, self, name.split("."))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._session._send({"op": "setattr", "target": dict(self._target(), path=[name])},
+                            f"setting `{self._type}.{name}`", {"value": value})
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return RemoteRef(self._session, self, [])(*args, **kwargs)
+
+    def keep(self, *args: Any, **kwargs: Any) -> RemoteObject:
+        return RemoteRef(self._session, self, []).keep(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<student object {self._type}: {self._repr}>"

@@ -1,0 +1,76 @@
+"""The result schema: one `GradeResult` per graded submission, serialised as versioned JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from grader import __version__
+
+SCHEMA_VERSION = 1
+STATUSES = ("passed", "failed", "error")  # error: the check itself broke, not the student's code
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check."""
+
+    id: str  # the test function's name, stable across runs
+    name: str  # what the student reads
+    tier: str  # "public" or "hidden"
+    status: str  # one of STATUSES
+    score: float
+    max_score: float
+    message: str = ""
+    hint: str = ""
+    duration_s: float = 0.0
+    seed: int = 0
+    file: str = ""  # the student's file and line the failure points at, when known
+    line: int = 0
+
+
+@dataclass
+class GradeResult:
+    """Everything a report needs about one submission."""
+
+    assignment: str
+    title: str
+    submission: str
+    seed: int
+    checks: list[CheckResult] = field(default_factory=list)
+    sandbox_notes: list[str] = field(default_factory=list)
+    output: str = ""  # what the student's code printed (capped)
+    duration_s: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.score for c in self.checks), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_score for c in self.checks), 6)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.status == "passed" for c in self.checks)
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "grader_version": __version__,
+            "assignment": self.assignment,
+            "title": self.title,
+            "submission": self.submission,
+            "score": self.score,
+            "max_score": self.max_score,
+            "seed": self.seed,
+            "duration_s": round(self.duration_s, 3),
+            "sandbox_notes": self.sandbox_notes,
+            "output": self.output,
+            "checks": [asdict(c) for c in self.checks],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GradeResult:
+        checks = [CheckResult(**c) for c in data["checks"]]
+        keep = {"assignment", "title", "submission", "seed", "sandbox_notes", "output", "duration_s"}
+        return cls(checks=checks, **{k: v for k, v in data.items() if k in keep})

@@ -1,0 +1,79 @@
+"""Grading one submission: prepare it, run the checks in the judge, collect a GradeResult."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from grader.errors import ConfigError
+from grader.forbidden import MODULE_LEVEL, find_violations
+from grader.plugin import GraderPlugin
+from grader.proxy import Session
+from grader.results import GradeResult
+from grader.spec import AssignmentSpec
+from grader.submission import prepare
+from grader.workers import Zygote
+
+torch.set_num_threads(1)  # deterministic, and the same conditions as the worker's
+
+
+def secret_paths(course: Path) -> list[str]:
+    """Folders student code must not read: reference solutions, checks, the grader's tests."""
+    return [str(course / name) for name in ("reference", "assignments", "tests")
+            if (course / name).exists()]
+
+
+def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote: Zygote,
+          seed: int | None = None, masks: list[str] = ()) -> GradeResult:
+    """Grade `submission` (default: the assignment's stub) against `spec`'s checks."""
+    start = time.perf_counter()
+    submission = submission or spec.root
+    base_seed = spec.seed if seed is None else seed
+    if not spec.checks_dir.is_dir():
+        raise ConfigError(f"{spec.checks_dir}: no checks folder for {spec.id}")
+    tmp, work, sources = prepare(submission, spec)
+    try:
+        violations = find_violations(sources, list(spec.forbidden))
+        if MODULE_LEVEL in violations:  # top-level use taints every name
+            for name in list(violations) + [MODULE_LEVEL]:
+                violations[name] = sorted(set(violations.get(name, [])) | set(violations[MODULE_LEVEL]))
+        session = Session(zygote, workdir=str(work), module=spec.module, limits=spec.limits,
+                          forbidden=spec.forbidden, static_violations=violations,
+                          masks=secret_paths(course) + list(masks))
+        plugin = GraderPlugin(spec, session, base_seed)
+        try:
+            _run_pytest(spec, plugin)
+        finally:
+            output = session.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if plugin.collect_errors:
+        raise ConfigError(f"the checks of {spec.id} could not be loaded:\n" + "\n".join(plugin.collect_errors))
+    if not plugin.results:
+        raise ConfigError(f"{spec.checks_dir}: no checks found (test_*.py files with test_ functions)")
+    return GradeResult(assignment=spec.id, title=spec.title, submission=str(submission),
+                       seed=base_seed, checks=plugin.results, sandbox_notes=session.notes,
+                       output=output, duration_s=time.perf_counter() - start)
+
+
+def _run_pytest(spec: AssignmentSpec, plugin: GraderPlugin) -> None:
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no third-party plugin reorders or skips
+    args = [str(spec.checks_dir), "-c", os.devnull, "--rootdir", str(spec.checks_dir),
+            "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+            "--import-mode=importlib"]
+    before = set(sys.modules)
+    try:
+        code = pytest.main(args, plugins=[plugin])
+        if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+            raise ConfigError(f"pytest could not run the checks of {spec.id} (exit {int(code)}); "
+                              "see the messages above")
+    finally:
+        for name in set(sys.modules) - before:  # check modules of one run must not leak into the next
+            if not name.startswith(("torch", "numpy", "sklearn", "scipy", "grader", "_pytest", "pytest")):
+                sys.modules.pop(name, None)

@@ -1,0 +1,186 @@
+"""Isolation of one worker: namespaces, masked paths, resource limits, an unprivileged user.
+
+Everything here degrades: a feature the OS refuses (not root, not Linux) is left
+out and named in the notes the judge shows once in the report.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+import sys
+from dataclasses import asdict, dataclass, fields
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+UID_BASE = 200_000  # unprivileged uids for workers: UID_BASE + the monitor's (global) pid
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one worker (the `[limits]` table of assignment.toml)."""
+
+    call_timeout_s: float = 10.0  # wall-clock seconds one request may take (judge's clock)
+    import_timeout_s: float = 10.0  # wall-clock seconds for importing the submission
+    memory_mib: int = 3072  # address space; torch needs ~768 MiB just to import
+    cpu_s: int = 600  # CPU seconds over the worker's whole life
+    file_mib: int = 64  # largest file the worker may write
+    open_files: int = 256
+    processes: int = 64  # processes the worker's user may own
+    output_kib: int = 64  # captured stdout+stderr kept for the report
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Limits:
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _call(name: str, *args) -> None:
+    if _libc is None:
+        raise OSError(f"{name} needs Linux")
+    if getattr(_libc, name)(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}: {os.strerror(err)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None):
+    enc = lambda s: s.encode() if s is not None else None  # noqa: E731
+    _call("mount", enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data))
+
+
+def enter_namespaces(masks: list[str]) -> list[str]:
+    """In the monitor process: new mount, network, IPC and PID namespaces; hide `masks`.
+
+    Returns notes on what could not be done (empty when everything is in force).
+    """
+    if os.geteuid() != 0 or _libc is None:
+        return ["not running as root on Linux: no network isolation, and the reference and "
+                "check files stay readable by student code"]
+    try:
+        _call("unshare", CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID)
+        _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    except OSError as exc:
+        return [f"namespaces unavailable ({exc}): no network isolation, reference files readable"]
+    notes = _expose_python()
+    for path in masks:
+        try:
+            if os.path.isdir(path):
+                _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")
+            elif os.path.exists(path):
+                _mount("/dev/null", path, None, MS_BIND)
+        except OSError as exc:
+            notes.append(f"could not hide {path} ({exc})")
+    return notes
+
+
+def _python_paths() -> list[str]:
+    import site
+    import sysconfig
+
+    paths = {sys.base_prefix, sys.prefix, sysconfig.get_paths()["stdlib"], *site.getsitepackages()}
+    return sorted(p for p in map(os.path.realpath, paths) if os.path.isdir(p))
+
+
+def _blocking_ancestor(path: str) -> str | None:
+    """The highest folder above `path` that other users may not enter (e.g. /root), if any."""
+    parts = path.split(os.sep)
+    for i in range(2, len(parts)):
+        folder = os.sep.join(parts[:i])
+        if not os.stat(folder).st_mode & 0o001:
+            return folder
+    return None
+
+
+def _expose_python() -> list[str]:
+    """Make Python and site-packages reachable for the worker's user when they live in a
+    private folder (pyenv under /root): hide that folder behind an empty tmpfs, then bind
+    only the Python folders back into it."""
+    needed: dict[str, list[str]] = {}
+    for path in _python_paths():
+        blocked = _blocking_ancestor(path)
+        if blocked:
+            needed.setdefault(blocked, []).append(path)
+    for blocked, paths in needed.items():
+        paths = [p for p in paths if not any(p != q and p.startswith(q + os.sep) for q in paths)]
+        try:
+            stages = []
+            for path in paths:
+                stage = os.path.join("/tmp", f".grader-stage-{os.getpid()}-{len(stages)}")
+                os.makedirs(stage, exist_ok=True)
+                _mount(path, stage, None, MS_BIND | MS_REC)
+                stages.append(stage)
+            _mount("tmpfs", blocked, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
+            for path, stage in zip(paths, stages):
+                os.makedirs(path, mode=0o755, exist_ok=True)
+                _mount(stage, path, None, MS_BIND | MS_REC)
+                _call("umount2", stage.encode(), 2)  # MNT_DETACH
+                os.rmdir(stage)
+        except OSError as exc:
+            return [f"could not make Python under {blocked} readable for the worker ({exc})"]
+    return []
+
+
+def confine_worker(workdir: str, limits: Limits, pid_namespace: bool, uid: int) -> list[str]:
+    """In the worker, before student code: limits, private dir, unprivileged user `uid`."""
+    notes: list[str] = []
+    try:
+        _call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except OSError:
+        pass
+    if pid_namespace:
+        try:
+            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        except OSError:
+            pass
+    if os.geteuid() != 0:
+        uid = None
+    else:
+        for root, dirs, files in os.walk(workdir):
+            for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+                os.lchown(name, uid, uid)
+        os.chmod(workdir, 0o700)
+    mib = 1 << 20
+    for name, value in (
+        ("RLIMIT_AS", limits.memory_mib * mib),
+        ("RLIMIT_CPU", limits.cpu_s),
+        ("RLIMIT_FSIZE", limits.file_mib * mib),
+        ("RLIMIT_NOFILE", limits.open_files),
+        ("RLIMIT_CORE", 0),
+        ("RLIMIT_NPROC", limits.processes),
+    ):
+        if not hasattr(resource, name):
+            notes.append(f"no {name} on this OS")
+            continue
+        try:
+            resource.setrlimit(getattr(resource, name), (value, value))
+        except (OSError, ValueError):
+            notes.append(f"could not set {name}")
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    elif "RLIMIT_NPROC" not in " ".join(notes):
+        notes.append("not root: the process limit counts all of this user's processes")
+    try:
+        _call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    except OSError:
+        pass
+    os.chdir(workdir)
+    tmp = os.path.join(workdir, ".tmp")
+    os.makedirs(tmp, exist_ok=True)
+    os.environ.clear()
+    os.environ.update(PATH="/usr/bin:/bin", HOME=workdir, TMPDIR=tmp, LANG="C.UTF-8",
+                      OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return notes

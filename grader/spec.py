@@ -1,0 +1,189 @@
+"""`assignment.toml`, parsed into a typed spec and rejected with a clear message when wrong.
+
+Example (every table but [assignment] is optional)::
+
+    [assignment]
+    title = "Tensor operations"
+    module = "tensor_ops"          # the module students write; checks call into it
+    files = ["tensor_ops.py"]      # the stub file(s) students edit
+    seed = 1234                    # base seed; each check derives its own
+
+    [points]                       # points per check (test function name); `default` for the rest
+    default = 1
+    test_pairwise_distances_is_vectorised = 3
+
+    [tolerances]                   # named rtol/atol pairs; checks ask for them by name
+    default = { rtol = 1e-5, atol = 1e-8 }
+
+    [thresholds]                   # named numbers: accuracy thresholds, timing ratios, ...
+    speedup = 10.0
+
+    [limits]                       # see grader.sandbox.Limits
+    call_timeout_s = 10
+
+    [forbidden]                    # API -> what to write instead
+    "torch.nn.functional.linear" = "compute x @ weight.T + bias yourself"
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from grader.errors import ConfigError
+from grader.sandbox import Limits
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """A relative and absolute tolerance, as in `torch.allclose`."""
+
+    rtol: float
+    atol: float
+
+
+@dataclass(frozen=True)
+class AssignmentSpec:
+    """One assignment: its folder, its module, and everything `assignment.toml` says."""
+
+    id: str
+    root: Path  # assignments/<id>
+    reference: Path  # reference/<id>
+    title: str
+    module: str
+    files: tuple[str, ...]
+    seed: int = 1234
+    default_points: float = 1.0
+    points: dict[str, float] = field(default_factory=dict)
+    tolerances: dict[str, Tolerance] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    forbidden: dict[str, str] = field(default_factory=dict)
+    data_dir: str | None = None
+
+    @property
+    def checks_dir(self) -> Path:
+        return self.root / "checks"
+
+    def points_for(self, check: str) -> float:
+        return self.points.get(check, self.default_points)
+
+    def check_ids(self) -> list[str]:
+        """Names of the check functions under checks/ (read statically, nothing imported)."""
+        ids = []
+        for path in sorted(self.checks_dir.rglob("test_*.py")):
+            tree = ast.parse(path.read_text(), filename=str(path))
+            ids += [n.name for n in tree.body
+                    if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+        return ids
+
+    def total_points(self) -> float:
+        return sum(self.points_for(c) for c in self.check_ids())
+
+    def tolerance(self, name: str = "default") -> Tolerance:
+        try:
+            return self.tolerances[name]
+        except KeyError:
+            raise ConfigError(f"{self.root / 'assignment.toml'}: no tolerance named {name!r} in "
+                              f"[tolerances] (have: {', '.join(self.tolerances) or 'none'})") from None
+
+    def threshold(self, name: str) -> float:
+        try:
+            return self.thresholds[name]
+        except KeyError:
+            raise ConfigError(f"{self.root / 'assignment.toml'}: no threshold named {name!r} in "
+                              f"[thresholds] (have: {', '.join(self.thresholds) or 'none'})") from None
+
+
+class _Table:
+    """Reads one TOML table, naming the file and key in every error."""
+
+    def __init__(self, path: Path, name: str, data: Any):
+        self.path, self.name = path, name
+        if not isinstance(data, dict):
+            self.fail(f"[{name}] must be a table")
+        self.data = data
+
+    def fail(self, message: str):
+        raise ConfigError(f"{self.path}: {message}")
+
+    def get(self, key: str, kind: type | tuple, default: Any = ..., *, what: str = "") -> Any:
+        if key not in self.data:
+            if default is ...:
+                self.fail(f"missing key {key!r} in [{self.name}]{what}")
+            return default
+        value = self.data[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            self.fail(f"[{self.name}] {key} must be {names}, got {value!r}")
+        return value
+
+    def only(self, allowed: set[str]) -> None:
+        unknown = sorted(set(self.data) - allowed)
+        if unknown:
+            self.fail(f"unknown key {unknown[0]!r} in [{self.name}] (allowed: {', '.join(sorted(allowed))})")
+
+
+def load_spec(root: Path, reference: Path) -> AssignmentSpec:
+    """Parse `root/assignment.toml`."""
+    path = root / "assignment.toml"
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: missing; every assignment folder needs an assignment.toml") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    top = _Table(path, "top level", raw)
+    top.only({"assignment", "points", "tolerances", "thresholds", "limits", "forbidden"})
+
+    a = _Table(path, "assignment", top.get("assignment", dict))
+    a.only({"title", "module", "files", "seed", "data_dir"})
+    module = a.get("module", str)
+    if not module.isidentifier():
+        a.fail(f"[assignment] module must be a Python module name, got {module!r}")
+    files = a.get("files", list, [f"{module}.py"])
+    if not files or not all(isinstance(f, str) and f.endswith(".py") for f in files):
+        a.fail("[assignment] files must be a non-empty list of .py file names")
+
+    p = _Table(path, "points", top.get("points", dict, {}))
+    points = {k: float(p.get(k, (int, float))) for k in p.data}
+    if any(v < 0 for v in points.values()):
+        p.fail("[points] values must not be negative")
+
+    t = _Table(path, "tolerances", top.get("tolerances", dict, {}))
+    tolerances = {}
+    for name in t.data:
+        entry = _Table(path, f"tolerances.{name}", t.data[name])
+        entry.only({"rtol", "atol"})
+        tolerances[name] = Tolerance(float(entry.get("rtol", (int, float))),
+                                     float(entry.get("atol", (int, float))))
+    tolerances.setdefault("default", Tolerance(1e-5, 1e-8))
+
+    th = _Table(path, "thresholds", top.get("thresholds", dict, {}))
+    thresholds = {k: float(th.get(k, (int, float))) for k in th.data}
+
+    lim = _Table(path, "limits", top.get("limits", dict, {}))
+    lim.only({f.name for f in fields(Limits)})
+    for f in fields(Limits):
+        lim.get(f.name, (int, float), None)
+    limits = Limits.from_dict(lim.data)
+
+    fb = _Table(path, "forbidden", top.get("forbidden", dict, {}))
+    forbidden = {k: fb.get(k, str) for k in fb.data}
+
+    return AssignmentSpec(
+        id=root.name, root=root, reference=reference, title=a.get("title", str), module=module,
+        files=tuple(files), seed=a.get("seed", int, 1234),
+        default_points=float(points.pop("default", 1.0)), points=points,
+        tolerances=tolerances, thresholds=thresholds, limits=limits, forbidden=forbidden,
+        data_dir=a.get("data_dir", str, None),
+    )

@@ -1,0 +1,261 @@
+"""The worker: the only process that runs student code. Untrusted; holds no answers.
+
+It imports the submission, then answers the judge's requests (call a function,
+construct an object, read an attribute, forward/backward a module) with plain
+data. It never sees reference code, check code or expected values.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import random
+import socket
+import sys
+import time
+import traceback
+import types
+from typing import Any
+
+import numpy as np
+import torch
+from torch.overrides import TorchFunctionMode
+
+from grader import sandbox, wire
+
+MAX_ITEMS = 100_000
+
+
+def resolve_api(name: str) -> Any:
+    """The object a dotted name such as `torch.nn.functional.linear` refers to, or None."""
+    parts = name.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[split:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
+class Recorder(TorchFunctionMode):
+    """Records which forbidden torch functions run while student code runs."""
+
+    def __init__(self, forbidden: dict[int, str]):
+        super().__init__()
+        self.forbidden = forbidden
+        self.seen: set[str] = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = self.forbidden.get(id(func))
+        if name is not None:
+            self.seen.add(name)
+        return func(*args, **(kwargs or {}))
+
+
+class Kept:
+    """Marks a result the judge asked to keep in the worker: it is sent as a handle."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+class Worker:
+    """Serves the judge's requests over one socket."""
+
+    def __init__(self, sock: socket.socket, module: types.ModuleType | None, forbidden: list[str]):
+        self.sock = sock
+        self.module = module
+        self.handles: dict[int, Any] = {}
+        self.next_handle = 1
+        self.workdir = os.getcwd()
+        apis = {name: resolve_api(name) for name in forbidden}
+        self.recorder = Recorder({id(obj): name for name, obj in apis.items() if obj is not None})
+        self.active = bool(self.recorder.forbidden)
+        for name, obj in apis.items():
+            if isinstance(obj, type):  # classes are not torch functions: watch their constructor
+                obj.__init__ = self._watch(obj.__init__, name)
+
+    def _watch(self, init, name):
+        recorder = self.recorder
+
+        def watched(*args, **kwargs):
+            recorder.seen.add(name)
+            return init(*args, **kwargs)
+
+        return watched
+
+    # -- values ---------------------------------------------------------------------------
+
+    def _handle(self, obj: Any) -> Any:
+        if isinstance(obj, Kept):
+            obj = obj.value
+        elif isinstance(obj, (types.GeneratorType, type({}.keys()), type({}.values()),
+                            type({}.items()), map, zip, filter, range, set, frozenset)):
+            items = []
+            for item in obj:
+                items.append(item)
+                if len(items) > MAX_ITEMS:
+                    raise ValueError("returned an iterator that does not end")
+            return wire.encode(items, self._blobs, self._handle)
+        hid = self.next_handle
+        self.next_handle += 1
+        self.handles[hid] = obj
+        try:
+            text = repr(obj)[:300]
+        except BaseException:  # noqa: BLE001 - student __repr__ may do anything
+            text = f"<{type(obj).__name__}>"
+        return {"__handle__": hid, "type": type(obj).__name__, "repr": text}
+
+    def _lookup(self, data: dict) -> Any:
+        try:
+            return self.handles[data["__handle__"]]
+        except KeyError:
+            raise wire.ProtocolError("unknown handle") from None
+
+    def _target(self, target: dict) -> Any:
+        obj = self._lookup(target) if "__handle__" in target else self.module
+        for name in target.get("path", []):
+            obj = getattr(obj, name)
+        return obj
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def serve(self) -> None:
+        while True:
+            try:
+                message, blobs = wire.recv(self.sock)
+            except EOFError:
+                os._exit(0)
+            self._blobs: list[bytes] = []
+            self.recorder.seen = set()
+            start = time.perf_counter()
+            try:
+                value = self.dispatch(message, blobs)
+                reply = {"ok": True, "value": wire.encode(value, self._blobs, self._handle)}
+            except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+                self._blobs = []
+                reply = {"ok": False, "error": describe(exc, self.workdir)}
+            reply["seconds"] = time.perf_counter() - start
+            reply["forbidden"] = sorted(self.recorder.seen)
+            _flush()
+            wire.send(self.sock, reply, self._blobs)
+
+    def dispatch(self, msg: dict, blobs: list[bytes]) -> Any:
+        op = msg.get("op")
+        data = lambda key, default=None: wire.decode(msg.get(key, default), blobs, self._lookup)  # noqa: E731
+        if op == "call":
+            fn = self._target(msg["target"])
+            result = self._student(fn, *data("args", []), **data("kwargs", {"__dict__": []}))
+            return self._keep(result) if msg.get("keep") else result
+        if op == "getattr":
+            return self._student(self._target, msg["target"])
+        if op == "setattr":
+            *path, name = msg["target"]["path"]
+            obj = self._target(dict(msg["target"], path=path))
+            return self._student(setattr, obj, name, data("value"))
+        if op == "put":
+            return self._keep(data("value"))
+        if op == "vjp":
+            return self.vjp(self._target(msg["target"]), data("args", []), data("grad_output"),
+                            msg.get("wrt", []))
+        if op == "seed":
+            seed = int(msg["seed"])
+            torch.manual_seed(seed)
+            np.random.seed(seed % 2**32)
+            random.seed(seed)
+            return None
+        if op == "release":
+            self.handles.pop(int(msg["handle"]), None)
+            return None
+        raise wire.ProtocolError(f"unknown request {op!r}")
+
+    @staticmethod
+    def _keep(obj: Any) -> Kept:
+        return Kept(obj)
+
+    def _student(self, fn, *args, **kwargs):
+        if not self.active:
+            return fn(*args, **kwargs)
+        with self.recorder:
+            return fn(*args, **kwargs)
+
+    def vjp(self, fn, args: list, grad_output: Any, wrt: list[int]) -> dict:
+        """Forward `fn(*args)` (student code), then backward with `grad_output` (ours)."""
+        args = list(args)
+        for i in wrt:
+            args[i] = args[i].detach().clone().requires_grad_(True)
+        params = dict(fn.named_parameters()) if isinstance(fn, torch.nn.Module) else {}
+        for p in params.values():
+            p.grad = None
+        out = self._student(fn, *args)
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(f"expected the forward pass to return a tensor, got {type(out).__name__}")
+        if out.grad_fn is None and not out.requires_grad:
+            raise RuntimeError("the output is not connected to the autograd graph "
+                               "(no grad_fn): gradients cannot flow back through it")
+        torch.autograd.backward(out, grad_output)
+        return {
+            "out": out,
+            "grads": [args[i].grad for i in wrt],
+            "params": {name: p.grad for name, p in params.items()},
+        }
+
+
+def describe(exc: BaseException, workdir: str) -> dict:
+    """Type, message and the student's own frames of an exception."""
+    if isinstance(exc, SystemExit):
+        message = f"sys.exit({exc.code!r}) was called"
+    else:
+        try:
+            message = str(exc)[:2000]
+        except BaseException:  # noqa: BLE001
+            message = "<unprintable message>"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(workdir)]
+    where = {}
+    if frames:
+        where = {"file": os.path.relpath(frames[-1].filename, workdir), "line": frames[-1].lineno}
+    text = "".join(traceback.format_list(frames)).replace(workdir + os.sep, "")
+    return {"type": type(exc).__name__, "message": message, "traceback": text[-4000:], **where}
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - the student may have replaced the stream
+            pass
+
+
+def run(chan_fd: int, out_fd: int, request: dict, notes: list[str], pid_namespace: bool) -> None:
+    """Entry point of a freshly forked worker; never returns."""
+    try:
+        sock = socket.socket(fileno=chan_fd)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_fd, 1)
+        os.dup2(out_fd, 2)
+        os.close(out_fd)
+        limits = sandbox.Limits.from_dict(request["limits"])
+        workdir = request["workdir"]
+        notes = notes + sandbox.confine_worker(workdir, limits, pid_namespace, int(request["uid"]))
+        sys.path[:] = [workdir] + [p for p in sys.path if p and os.path.isdir(p)]
+        torch.manual_seed(int(request.get("seed", 0)))
+    except BaseException as exc:  # noqa: BLE001
+        os.write(2, f"worker set-up failed: {exc!r}\n".encode())
+        os._exit(70)
+    module, error = None, None
+    try:
+        module = importlib.import_module(request["module"])
+    except BaseException as exc:  # noqa: BLE001 - import runs arbitrary student code
+        error = describe(exc, workdir)
+    worker = Worker(sock, module, request.get("forbidden", []))
+    _flush()
+    wire.send(sock, {"ok": error is None, "error": error, "notes": notes}, [])
+    worker.serve()
+    os._exit(0)

@@ -1,0 +1,95 @@
+"""The zygote: a clean process with torch imported that forks a fresh worker on request.
+
+It holds no reference code, no check code and no expected values, so nothing a
+worker inherits from it is secret. Run as `python -m grader.zygote FD`, where FD
+is a SOCK_SEQPACKET socket to the judge. Each request carries three descriptors
+(the worker's channel, its output pipe, a status pipe) and is answered with the
+pid of the worker's monitor, which the judge kills to stop the worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+
+
+def _status_text(status: int) -> str:
+    if os.WIFEXITED(status):
+        return f"exit {os.WEXITSTATUS(status)}"
+    if os.WIFSIGNALED(status):
+        return f"signal {os.WTERMSIG(status)}"
+    return f"status {status}"
+
+
+def _monitor(ctl: socket.socket, request: dict, chan: int, out: int, status: int) -> None:
+    """Child of the zygote: enters the sandbox, forks the worker, reports how it ended."""
+    from grader import sandbox, worker
+
+    ctl.close()
+    os.setsid()
+    request["uid"] = sandbox.UID_BASE + os.getpid()  # a user of its own: unique while it lives
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    notes = sandbox.enter_namespaces(request.get("masks", []))
+    pid_namespace = not notes
+    child = os.fork()
+    if child == 0:
+        os.close(status)
+        worker.run(chan, out, request, notes, pid_namespace)
+    os.close(chan)
+    os.close(out)
+    while True:
+        try:
+            _, st = os.waitpid(child, 0)
+            break
+        except ChildProcessError:
+            st = 0
+            break
+        except InterruptedError:
+            continue
+    try:
+        os.write(status, _status_text(st).encode())
+    finally:
+        os._exit(0)
+
+
+def main() -> None:
+    ctl = socket.socket(fileno=int(sys.argv[1]))
+    import torch
+
+    torch.set_num_threads(1)  # before any op: forking after a multi-threaded op hangs the child
+    torch.set_num_interop_threads(1)
+    torch.zeros(2, 2) @ torch.ones(2, 2)  # warm up the allocator and the matmul path
+    import torch.nn.functional  # noqa: F401 - what student code imports first
+    import grader.worker  # noqa: F401 - imported once here, not in every worker
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped automatically
+    ctl.sendall(b"ready")
+    while True:
+        try:
+            raw, fds, _, _ = socket.recv_fds(ctl, 1 << 20, 3)
+        except (ConnectionError, OSError):
+            return
+        if not raw:
+            return
+        request = json.loads(raw)
+        if len(fds) != 3:
+            for fd in fds:
+                os.close(fd)
+            ctl.sendall(json.dumps({"error": "expected 3 descriptors"}).encode())
+            continue
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _monitor(ctl, request, *fds)
+            finally:
+                os._exit(71)
+        for fd in fds:
+            os.close(fd)
+        ctl.sendall(json.dumps({"pid": pid}).encode())
+
+
+if __name__ == "__main__":
+    main()
