@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader import hints
+from grader import data, hints
 from grader.checking import CheckFailed
 from grader.errors import ConfigError
 from grader.proxy import ForbiddenAPIUsed, Session, Student, StudentError
@@ -72,8 +72,11 @@ def verdict(exc: BaseException | None) -> tuple[str, str, str, str, int]:
 class GraderPlugin:
     """Runs in the judge; never imports student code."""
 
-    def __init__(self, spec: AssignmentSpec, session: Session, base_seed: int):
+    def __init__(self, spec: AssignmentSpec, session: Session, base_seed: int,
+                 data_dir: str | None = None):
         self._spec, self.session, self.base_seed = spec, session, base_seed
+        self.data_dir = data_dir or spec.data_dir
+        self._datasets: dict = {}
         self.results: list[CheckResult] = []
         self.collect_errors: list[str] = []
         self._reference: ModuleType | None = None
@@ -93,6 +96,18 @@ class GraderPlugin:
     @pytest.fixture
     def spec(self) -> AssignmentSpec:
         return self._spec
+
+    @pytest.fixture
+    def load_data(self):
+        """`load_data(name="digits", seed=0, ...)`: a cached `grader.data.Split`."""
+
+        def load(name: str = "digits", **kwargs) -> data.Split:
+            key = (name, tuple(sorted(kwargs.items())))
+            if key not in self._datasets:
+                self._datasets[key] = data.load(name, data_dir=self.data_dir, **kwargs)
+            return self._datasets[key]
+
+        return load
 
     @pytest.fixture
     def seed(self, request) -> int:

@@ -30,7 +30,7 @@ def secret_paths(course: Path) -> list[str]:
 
 
 def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote: Zygote,
-          seed: int | None = None, masks: list[str] = ()) -> GradeResult:
+          seed: int | None = None, masks: list[str] = (), data_dir: str | None = None) -> GradeResult:
     """Grade `submission` (default: the assignment's stub) against `spec`'s checks."""
     start = time.perf_counter()
     submission = submission or spec.root
@@ -46,7 +46,7 @@ def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote
         session = Session(zygote, workdir=str(work), module=spec.module, limits=spec.limits,
                           forbidden=spec.forbidden, static_violations=violations,
                           masks=secret_paths(course) + list(masks))
-        plugin = GraderPlugin(spec, session, base_seed)
+        plugin = GraderPlugin(spec, session, base_seed, data_dir=data_dir)
         try:
             _run_pytest(spec, plugin)
         finally:

@@ -1,0 +1,74 @@
+"""Shared fixtures: one warm zygote for the whole run, in-process grading, and the real CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.course import load_assignment
+from grader.results import GradeResult
+from grader.runner import grade
+from grader.workers import Zygote
+
+COURSE = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def zygote():
+    z = Zygote()
+    yield z
+    z.close()
+
+
+@pytest.fixture(scope="session")
+def grade_with(zygote):
+    """grade_with("hw1", path, seed=None, limits={"call_timeout_s": 3}) -> GradeResult."""
+
+    def run(assignment: str, submission: Path | str, *, seed: int | None = None,
+            limits: dict | None = None, course: Path = COURSE, **kwargs) -> GradeResult:
+        spec = load_assignment(course, assignment)
+        if limits:
+            spec = dataclasses.replace(spec, limits=dataclasses.replace(spec.limits, **limits))
+        return grade(spec, Path(submission), course=course, zygote=zygote, seed=seed, **kwargs)
+
+    return run
+
+
+def run_cli(*args: str, cwd: Path = COURSE, env: dict | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real `grader` command in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def by_id(result: GradeResult) -> dict:
+    return {c.id: c for c in result.checks}
+
+
+def stub_with(assignment: str, tmp_path: Path, extra: str, *, module: str | None = None) -> Path:
+    """The assignment's stub with `extra` code appended: a hostile or buggy submission."""
+    spec = load_assignment(COURSE, assignment)
+    name = module or spec.module
+    source = (spec.root / f"{name}.py").read_text()
+    target = tmp_path / f"{name}.py"
+    target.write_text(source + "\n" + extra)
+    return target
+
+
+def reference_with(assignment: str, tmp_path: Path, replace: dict[str, str] | None = None,
+                   extra: str = "") -> Path:
+    """The reference solution with text replaced (a buggy submission) and/or code appended."""
+    spec = load_assignment(COURSE, assignment)
+    source = (spec.reference / f"{spec.module}.py").read_text()
+    for old, new in (replace or {}).items():
+        assert old in source, f"{old!r} not in the reference of {assignment}"
+        source = source.replace(old, new)
+    target = tmp_path / f"{spec.module}.py"
+    target.write_text(source + "\n" + extra)
+    return target
