@@ -58,6 +58,9 @@ def shape_hint(got_shape: tuple, expected_shape: tuple) -> str:
 
 
 ERROR_HINTS = (
+    ("can't allocate memory",
+     "your code asked for more memory than the worker may use: look for a tensor far larger "
+     "than the task needs (an outer product of the wrong sizes, a loop that keeps allocating)"),
     ("modified by an inplace operation",
      "an in-place operation (x += ..., x.relu_(), x[...] = ...) changed a tensor autograd still "
      "needed: use the out-of-place form (x = x + ...)"),

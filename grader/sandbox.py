@@ -60,8 +60,12 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
     _call("mount", enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data))
 
 
-def enter_namespaces(masks: list[str]) -> list[str]:
-    """In the monitor process: new mount, network, IPC and PID namespaces; hide `masks`.
+SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")  # world-writable: each worker gets its own
+
+
+def enter_namespaces(masks: list[str], workdir: str) -> list[str]:
+    """In the monitor process: new mount, network, IPC and PID namespaces; hide `masks`;
+    private scratch folders, with `workdir` the only real folder the worker can write.
 
     Returns notes on what could not be done (empty when everything is in force).
     """
@@ -82,7 +86,23 @@ def enter_namespaces(masks: list[str]) -> list[str]:
                 _mount("/dev/null", path, None, MS_BIND)
         except OSError as exc:
             notes.append(f"could not hide {path} ({exc})")
-    return notes
+    return notes + _private_scratch(workdir)
+
+
+def _private_scratch(workdir: str) -> list[str]:
+    """Empty tmpfs over /tmp, /var/tmp, /dev/shm; the work folder is bound back in place."""
+    keep = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for folder in SCRATCH_DIRS:
+            if os.path.isdir(folder) and not os.path.islink(folder):
+                _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=256m")
+        os.makedirs(workdir, exist_ok=True)
+        _mount(f"/proc/self/fd/{keep}", workdir, None, MS_BIND)
+    except OSError as exc:
+        return [f"could not give the worker private scratch folders ({exc})"]
+    finally:
+        os.close(keep)
+    return []
 
 
 def _python_paths() -> list[str]:

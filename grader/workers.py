@@ -107,6 +107,9 @@ class WorkerProcess:
 
     def close(self) -> None:
         self.kill()
+        deadline = time.monotonic() + 2.0  # the monitor's exit takes its PID namespace with it
+        while os.path.exists(f"/proc/{self.pid}") and time.monotonic() < deadline:
+            time.sleep(0.005)
         self.sock.close()
         try:
             os.close(self.status_fd)

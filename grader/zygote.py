@@ -32,7 +32,7 @@ def _monitor(ctl: socket.socket, request: dict, chan: int, out: int, status: int
     os.setsid()
     request["uid"] = sandbox.UID_BASE + os.getpid()  # a user of its own: unique while it lives
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    notes = sandbox.enter_namespaces(request.get("masks", []))
+    notes = sandbox.enter_namespaces(request.get("masks", []), request["workdir"])
     pid_namespace = not notes
     child = os.fork()
     if child == 0:
