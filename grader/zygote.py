@@ -32,8 +32,7 @@ def _monitor(ctl: socket.socket, request: dict, chan: int, out: int, status: int
     os.setsid()
     request["uid"] = sandbox.UID_BASE + os.getpid()  # a user of its own: unique while it lives
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    notes = sandbox.enter_namespaces(request.get("masks", []), request["workdir"])
-    pid_namespace = not notes
+    notes, pid_namespace = sandbox.enter_namespaces(request.get("masks", []), request["workdir"])
     child = os.fork()
     if child == 0:
         os.close(status)

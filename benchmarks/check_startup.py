@@ -1,0 +1,51 @@
+"""Wall time of `grader check hw1 --submission reference/hw1` against the floor of
+`python -c "import torch"`, measured alternately in the same run.
+
+    python benchmarks/check_startup.py [--repeat 5]
+
+Prints the median of each and their ratio (target: below 2x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def wall(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0,):
+        sys.exit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    floor_cmd = [sys.executable, "-c", "import torch"]
+    check_cmd = [sys.executable, "-m", "grader", "check", "hw1", "--submission", "reference/hw1"]
+    wall(floor_cmd)  # warm the page cache for both
+    wall(check_cmd)
+    floor, check = [], []
+    for _ in range(args.repeat):
+        floor.append(wall(floor_cmd))
+        check.append(wall(check_cmd))
+    f, c = statistics.median(floor), statistics.median(check)
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    print(f"python -c 'import torch'               median {f:.2f} s  (runs: {', '.join(f'{x:.2f}' for x in floor)})")
+    print(f"grader check hw1 --submission ref/hw1  median {c:.2f} s  (runs: {', '.join(f'{x:.2f}' for x in check)})")
+    print(f"ratio: {c / f:.2f}x the import-torch floor (target < 2x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""assignment.toml: parsed into a typed spec, rejected with a message naming file and key."""
+
+import pytest
+
+from grader.course import assignment_ids, find_course, load_assignment
+from grader.errors import ConfigError
+from grader.spec import load_spec
+
+from conftest import COURSE
+
+GOOD = """
+[assignment]
+title = "T"
+module = "mod"
+
+[points]
+default = 2
+test_a = 5
+
+[tolerances]
+loose = { rtol = 1e-3, atol = 1e-4 }
+
+[thresholds]
+accuracy = 0.9
+
+[limits]
+call_timeout_s = 4
+
+[forbidden]
+"torch.nn.functional.linear" = "write x @ w.T + b"
+"""
+
+
+def write(tmp_path, text):
+    root = tmp_path / "assignments" / "hwX"
+    root.mkdir(parents=True)
+    (root / "assignment.toml").write_text(text)
+    return root
+
+
+def test_a_valid_file_becomes_a_typed_spec(tmp_path):
+    spec = load_spec(write(tmp_path, GOOD), tmp_path / "reference" / "hwX")
+    assert spec.title == "T" and spec.module == "mod" and spec.files == ("mod.py",)
+    assert spec.points_for("test_a") == 5 and spec.points_for("test_other") == 2
+    assert spec.tolerance("loose").rtol == 1e-3 and spec.tolerance().rtol == 1e-5
+    assert spec.threshold("accuracy") == 0.9
+    assert spec.limits.call_timeout_s == 4 and spec.limits.memory_mib == 3072
+    assert spec.forbidden == {"torch.nn.functional.linear": "write x @ w.T + b"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[assignment]\ntitle = 'T'\n", "missing key 'module' in [assignment]"),
+    (GOOD.replace('module = "mod"', 'module = "my-mod"'), "module must be a Python module name"),
+    (GOOD + "\n[extra]\n", "unknown key 'extra' in [top level]"),
+    (GOOD.replace("call_timeout_s = 4", "call_timeout = 4"), "unknown key 'call_timeout' in [limits]"),
+    (GOOD.replace("call_timeout_s = 4", "call_timeout_s = 'slow'"), "[limits] call_timeout_s must be int or float"),
+    (GOOD.replace("test_a = 5", "test_a = true"), "[points] test_a must be int or float"),
+    (GOOD.replace("rtol = 1e-3, ", ""), "missing key 'rtol' in [tolerances.loose]"),
+    ("[assignment\n", "not valid TOML"),
+])
+def test_mistakes_are_named_with_file_and_key(tmp_path, text, message):
+    with pytest.raises(ConfigError) as info:
+        load_spec(write(tmp_path, text), tmp_path / "reference" / "hwX")
+    assert message in str(info.value)
+    assert "assignment.toml" in str(info.value)
+
+
+def test_asking_for_an_undeclared_tolerance_names_the_known_ones(tmp_path):
+    spec = load_spec(write(tmp_path, GOOD), tmp_path)
+    with pytest.raises(ConfigError, match="no tolerance named 'tight'.*have: loose, default"):
+        spec.tolerance("tight")
+
+
+def test_course_is_found_from_a_subfolder_and_unknown_ids_are_listed():
+    assert find_course(COURSE / "assignments" / "hw1") == COURSE
+    assert "hw1" in assignment_ids(COURSE)
+    with pytest.raises(ConfigError, match="unknown assignment 'nope' \\(known: hw1"):
+        load_assignment(COURSE, "nope")
+
+
+def test_total_points_come_from_the_check_files_and_the_points_table():
+    spec = load_assignment(COURSE, "hw1")
+    assert len(spec.check_ids()) >= 12
+    assert spec.total_points() == sum(spec.points_for(c) for c in spec.check_ids())
