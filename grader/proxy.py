@@ -63,12 +63,14 @@ class Session:
         self.outputs: list[str] = []
         self.timeout = limits.call_timeout_s
         self.seed = 0
+        self.seeded = False  # whether the live worker has been seeded for the current check
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def begin_check(self, seed: int) -> None:
         """Called before each check: fresh worker if the last one died, then seed it."""
         self.seed = seed
+        self.seeded = False  # the worker is re-seeded lazily, at the check's first request
         self.timeout = self.limits.call_timeout_s
         if self.worker is not None and self.worker.dead:
             self._retire()
@@ -99,6 +101,9 @@ class Session:
                     self.import_error = err
                 self._retire()
                 raise self.import_error
+            self.seeded = False
+        if not self.seeded:
+            self.seeded = True
             self._send({"op": "seed", "seed": self.seed}, "setting the seed")
         return self.worker
 
