@@ -93,18 +93,24 @@ def enter_namespaces(masks: list[str], workdir: str) -> tuple[list[str], bool]:
 
 
 def _private_scratch(workdir: str) -> list[str]:
-    """Empty tmpfs over /tmp, /var/tmp, /dev/shm; the work folder is bound back in place."""
-    keep = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+    """Empty tmpfs over /tmp, /var/tmp, /dev/shm; the work folder (and Python, if it lives
+    there, e.g. a venv under /tmp) is bound back in place."""
+    scratch = [f for f in SCRATCH_DIRS if os.path.isdir(f) and not os.path.islink(f)]
+    under = lambda p: any(p == f or p.startswith(f + os.sep) for f in scratch)  # noqa: E731
+    keep = [workdir] + [p for p in _python_paths() if under(p)]
+    keep = [p for p in keep if not any(p != q and p.startswith(q + os.sep) for q in keep)]
+    fds = {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY) for path in keep}
     try:
-        for folder in SCRATCH_DIRS:
-            if os.path.isdir(folder) and not os.path.islink(folder):
-                _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=256m")
-        os.makedirs(workdir, exist_ok=True)
-        _mount(f"/proc/self/fd/{keep}", workdir, None, MS_BIND)
+        for folder in scratch:
+            _mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=256m")
+        for path, fd in fds.items():
+            os.makedirs(path, mode=0o755, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
     except OSError as exc:
         return [f"could not give the worker private scratch folders ({exc})"]
     finally:
-        os.close(keep)
+        for fd in fds.values():
+            os.close(fd)
     return []
 
 
@@ -145,7 +151,7 @@ def _expose_python() -> list[str]:
                 _mount(path, stage, None, MS_BIND | MS_REC)
                 stages.append(stage)
             _mount("tmpfs", blocked, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=64k")
-            for path, stage in zip(paths, stages):
+            for path, stage in zip(paths, stages, strict=True):
                 os.makedirs(path, mode=0o755, exist_ok=True)
                 _mount(stage, path, None, MS_BIND | MS_REC)
                 _call("umount2", stage.encode(), 2)  # MNT_DETACH

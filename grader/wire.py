@@ -15,8 +15,8 @@ import math
 import socket
 import struct
 import time
-from dataclasses import dataclass
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -37,15 +37,6 @@ TORCH_DTYPES = {
     )
 }
 NUMPY_KINDS = "biufc"
-
-
-@dataclass(frozen=True)
-class HandleInfo:
-    """What the judge learns about an object that stays in the worker."""
-
-    id: int
-    type: str
-    repr: str
 
 
 def tensor_bytes(t: torch.Tensor) -> tuple[str, list[int], bytes]:
@@ -257,7 +248,7 @@ def _recv_exact(sock: socket.socket, n: int, deadline: float | None) -> bytes:
             sock.settimeout(None)
         try:
             k = sock.recv_into(view[got:], min(n - got, 1 << 20))
-        except socket.timeout as exc:
+        except TimeoutError as exc:
             raise TimeoutError from exc
         if k == 0:
             raise EOFError

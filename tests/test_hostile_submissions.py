@@ -5,7 +5,6 @@ import os
 import uuid
 
 import pytest
-
 from conftest import COURSE, by_id, stub_with
 
 FAST = {"call_timeout_s": 3, "import_timeout_s": 3}
@@ -124,9 +123,10 @@ def _processes_of_user(uid):
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if os.stat(f"/proc/{pid}").st_uid == uid:
+            zombie = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
+            if os.stat(f"/proc/{pid}").st_uid == uid and not zombie:
                 found.append(pid)
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):
             pass
     return found
 

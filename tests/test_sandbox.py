@@ -3,7 +3,6 @@
 import os
 
 import pytest
-
 from conftest import by_id, reference_with, run_cli, stub_with
 
 

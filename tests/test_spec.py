@@ -1,12 +1,11 @@
 """assignment.toml: parsed into a typed spec, rejected with a message naming file and key."""
 
 import pytest
+from conftest import COURSE
 
 from grader.course import assignment_ids, find_course, load_assignment
 from grader.errors import ConfigError
 from grader.spec import load_spec
-
-from conftest import COURSE
 
 GOOD = """
 [assignment]
