@@ -1,4 +1,8 @@
-"""Judge side of the worker processes: start the zygote, spawn, talk to and kill workers."""
+"""Judge side of the worker processes: start the zygote, spawn, talk to and kill workers.
+
+Importing this module is cheap (no torch): the CLI starts the zygote first, so that the
+zygote's torch import overlaps with the judge's own.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,6 @@ import sys
 import threading
 import time
 
-from grader import wire
 from grader.errors import GraderError
 from grader.sandbox import Limits
 
@@ -65,6 +68,8 @@ class WorkerProcess:
     def request(self, message: dict, blobs: list[bytes], timeout: float | None,
                 what: str) -> tuple[dict, list[bytes]]:
         """Send one request and wait for its reply, killing the worker after `timeout` s."""
+        from grader import wire
+
         if self.dead:
             raise WorkerLost("the worker is no longer running")
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -167,6 +172,8 @@ class Zygote:
     def spawn(self, *, workdir: str, module: str, limits: Limits, forbidden: list[str],
               masks: list[str], seed: int) -> tuple[WorkerProcess, dict]:
         """Fork a fresh worker for the submission in `workdir`; returns it and its hello."""
+        from grader import wire
+
         ours, theirs = socket.socketpair()
         out_r, out_w = os.pipe()
         st_r, st_w = os.pipe()
