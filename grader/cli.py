@@ -6,7 +6,6 @@ error (unknown assignment, missing file, bad assignment.toml), printed as one li
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -27,6 +26,45 @@ def _course(course: Path | None) -> Path:
     from grader.course import find_course
 
     return find_course(course)
+
+
+class MinScore(click.ParamType):
+    """`20` (points) or `80%` (of the total) -> (value, is_percent)."""
+
+    name = "POINTS|PERCENT%"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        text = str(value).strip()
+        try:
+            number = float(text.removesuffix("%"))
+        except ValueError:
+            number = -1.0
+        if not (number >= 0 and (not text.endswith("%") or number <= 100)):
+            self.fail(f"{value!r} is not a number of points (e.g. 20) or a percentage (e.g. 80%)",
+                      param, ctx)
+        return number, text.endswith("%")
+
+
+MIN_SCORE = MinScore()
+
+
+def _exit_status(result, min_score: tuple[float, bool] | None) -> int:
+    """0 when every check passed, or with --min-score when the score reaches it; else 1."""
+    if min_score is None:
+        return EXIT_PASSED if result.passed else EXIT_FAILED
+    value, percent = min_score
+    needed = value / 100 * result.max_score if percent else value
+    return EXIT_PASSED if result.score >= needed - 1e-9 else EXIT_FAILED
+
+
+def _write(path: Path, write) -> None:
+    try:
+        with path.open("w", encoding="utf-8") as fh:
+            write(fh)
+    except OSError as exc:
+        raise GraderError(f"{path}: cannot write the report ({exc.strerror})") from None
 
 
 class GraderGroup(click.Group):
@@ -68,22 +106,37 @@ def list_cmd(course: Path | None) -> None:
 @click.argument("assignment")
 @click.option("--submission", type=click.Path(path_type=Path), default=None,
               help="The file or folder to grade. Default: the assignment's own stub.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Report format.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "gradescope"]),
+              default="text", show_default=True,
+              help="Report format: the terminal report, our versioned JSON, JUnit XML for CI, "
+                   "or a Gradescope results.json.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the report to this file instead of the terminal.")
+              help="Write the report to this file (the terminal still shows the text report).")
+@click.option("--min-score", type=MIN_SCORE, default=None,
+              help="Exit 0 when the score reaches this many points (20) or this share of the "
+                   "total (80%), instead of only when every check passed.")
+@click.option("--hidden-visibility", type=click.Choice(["hidden", "after_due_date",
+                                                        "after_published", "visible"]),
+              default="after_published", show_default=True,
+              help="Gradescope visibility of hidden-tier checks.")
 @click.option("--seed", type=int, default=None, help="Base seed (default: the assignment's).")
 @click.option("-v", "--verbose", is_flag=True, help="Also show what the student's code printed.")
 @course_option
 def check(assignment: str, submission: Path | None, fmt: str, output: Path | None,
+          min_score: tuple[float, bool] | None, hidden_visibility: str,
           seed: int | None, verbose: bool, course: Path | None) -> None:
     """Grade one submission of ASSIGNMENT and print the report.
+
+    With GITHUB_ACTIONS=true it also annotates failed checks and appends a table to
+    $GITHUB_STEP_SUMMARY.
 
     \b
     Examples:
       grader check hw1
       grader check hw1 --submission my_work/tensor_ops.py
       grader check hw3 --format json --output result.json --seed 7
+      grader check hw1 --format junit --output report.xml --min-score 80%
+      grader check hw1 --format gradescope --output /autograder/results/results.json
     """
     from grader.workers import Zygote
 
@@ -100,18 +153,87 @@ def check(assignment: str, submission: Path | None, fmt: str, output: Path | Non
         result = grade(spec, submission, course=root, zygote=zygote, seed=seed)
     finally:
         zygote.close()
-    if fmt == "json":
-        text = json.dumps(result.to_dict(), indent=2)
+    from grader import github
+    from grader.report import render
+
+    if fmt == "text" and output:
+        _write(output, lambda fh: render(result, Console(file=fh, width=100), verbose=verbose))
+    elif fmt == "text" or output:
+        render(result, Console(), verbose=verbose)
+    if fmt != "text":
+        from grader.formats import dump
+
+        text = dump(result, fmt, hidden_visibility=hidden_visibility)
         if output:
-            output.write_text(text + "\n")
+            _write(output, lambda fh: fh.write(text + "\n"))
         else:
             click.echo(text)
-    else:
-        from grader.report import render
+    if github.in_actions():  # annotations go where the machine-readable report is not
+        github.report(result, module_file=f"{spec.module}.py",
+                      echo=lambda line: click.echo(line, err=fmt != "text" and output is None))
+    sys.exit(_exit_status(result, min_score))
 
-        if output:
-            with output.open("w") as fh:
-                render(result, Console(file=fh, width=100), verbose=verbose)
-        else:
-            render(result, Console(), verbose=verbose)
-    sys.exit(EXIT_PASSED if result.passed else EXIT_FAILED)
+
+@main.command()
+@click.argument("assignments", nargs=-1, required=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="The folder to write the student bundle to (new or empty).")
+@click.option("--force", is_flag=True, help="Replace an earlier release in --out.")
+@course_option
+def release(assignments: tuple[str, ...], out: Path, force: bool, course: Path | None) -> None:
+    """Build the student bundle of ASSIGNMENTS in --out.
+
+    It holds the stubs, READMEs, public checks, the reference's recorded answers to them, the
+    grader's sources and a CI workflow; never reference/ nor hidden checks.
+
+    \b
+    Examples:
+      grader release hw1 --out ../student-repo
+      grader release hw1 hw2 hw3 --out dist/release --force
+    """
+    from grader.release import build
+    from grader.workers import Zygote
+
+    root = _course(course)
+    zygote = Zygote()
+    try:
+        released = build(root, list(assignments), out, zygote=zygote, force=force)
+    finally:
+        zygote.close()
+    console = Console()
+    for r in released:
+        console.print(f"[bold]{r.id}[/] {r.title}: {r.public_checks} public checks "
+                      f"({r.public_points:g} points), {r.recorded} recorded reference answers; "
+                      f"{r.hidden_checks} hidden checks ({r.hidden_points:g} points) left out")
+    console.print(f"[green]release written to {out}[/] (students: pip install -e . && "
+                  f"grader check {released[0].id})")
+
+
+@main.command("validate")
+@click.argument("assignments", nargs=-1)
+@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
+              help="How many base seeds the reference must score full marks with.")
+@course_option
+def validate_cmd(assignments: tuple[str, ...], seeds: int, course: Path | None) -> None:
+    """Check that ASSIGNMENTS (default: all) are ready to hand out.
+
+    Every check has a name and points, the reference scores full marks under several base
+    seeds, the stub scores 0. Exit status 0 when all are ready, 1 otherwise.
+
+    \b
+    Examples:
+      grader validate
+      grader validate hw1 hw2 --seeds 5
+    """
+    from grader.course import assignment_ids
+    from grader.validate import render, validate
+    from grader.workers import Zygote
+
+    root = _course(course)
+    zygote = Zygote()
+    try:
+        found = validate(root, list(assignments) or assignment_ids(root), zygote=zygote, seeds=seeds)
+    finally:
+        zygote.close()
+    render(found, Console())
+    sys.exit(EXIT_PASSED if all(v.ok for v in found) else EXIT_FAILED)

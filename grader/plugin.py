@@ -24,6 +24,7 @@ from grader import data, hints
 from grader.checking import CheckFailed
 from grader.errors import ConfigError
 from grader.proxy import ForbiddenAPIUsed, Session, Student, StudentError
+from grader.replay import ReplayMiss
 from grader.results import CheckResult
 from grader.spec import AssignmentSpec
 from grader.workers import WorkerLost
@@ -64,6 +65,8 @@ def verdict(exc: BaseException | None) -> tuple[str, str, str, str, int]:
         return "failed", message, hints.error_hint(exc.message), exc.file, exc.line
     if isinstance(exc, (WorkerLost, ForbiddenAPIUsed)):
         return "failed", str(exc), "", "", 0
+    if isinstance(exc, ReplayMiss):  # a student release cannot run this check
+        return "error", str(exc), "", "", 0
     if isinstance(exc, AssertionError):
         return "failed", str(exc).strip() or "assertion failed", "", "", 0
     return "error", f"the check itself failed ({type(exc).__name__}: {exc}); tell your instructor", "", "", 0
@@ -73,13 +76,14 @@ class GraderPlugin:
     """Runs in the judge; never imports student code."""
 
     def __init__(self, spec: AssignmentSpec, session: Session, base_seed: int,
-                 data_dir: str | None = None):
+                 data_dir: str | None = None, references=None):
         self._spec, self.session, self.base_seed = spec, session, base_seed
         self.data_dir = data_dir or spec.data_dir
         self._datasets: dict = {}
         self.results: list[CheckResult] = []
         self.collect_errors: list[str] = []
         self._reference: ModuleType | None = None
+        self.references = references  # a grader.replay source (recording or replaying), or None
 
     # -- fixtures -------------------------------------------------------------------------
 
@@ -88,7 +92,9 @@ class GraderPlugin:
         return Student(self.session)
 
     @pytest.fixture
-    def reference(self) -> ModuleType:
+    def reference(self, request) -> ModuleType:
+        if self.references is not None:
+            return self.references.for_check(request.node.name)
         if self._reference is None:
             self._reference = load_reference(self._spec)
         return self._reference

@@ -51,6 +51,8 @@ def render(result: GradeResult, console: Console, *, verbose: bool = False) -> N
     if verbose and result.output.strip():
         console.print(Panel(Text(result.output.rstrip()), border_style="dim",
                             title="what your code printed (not part of the grade)", title_align="left"))
+    for note in result.notes:
+        console.print(f"[cyan]note: {escape(note)}[/]")
     passed = sum(c.status == "passed" for c in result.checks)
     style = "bold green" if result.passed else "bold red"
     console.print(

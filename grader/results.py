@@ -40,6 +40,7 @@ class GradeResult:
     sandbox_notes: list[str] = field(default_factory=list)
     output: str = ""  # what the student's code printed (capped)
     duration_s: float = 0.0
+    notes: list[str] = field(default_factory=list)  # for the reader, e.g. hidden checks run later
 
     @property
     def score(self) -> float:
@@ -65,6 +66,7 @@ class GradeResult:
             "seed": self.seed,
             "duration_s": round(self.duration_s, 3),
             "sandbox_notes": self.sandbox_notes,
+            "notes": self.notes,
             "output": self.output,
             "checks": [asdict(c) for c in self.checks],
         }
@@ -72,5 +74,6 @@ class GradeResult:
     @classmethod
     def from_dict(cls, data: dict) -> GradeResult:
         checks = [CheckResult(**c) for c in data["checks"]]
-        keep = {"assignment", "title", "submission", "seed", "sandbox_notes", "output", "duration_s"}
+        keep = {"assignment", "title", "submission", "seed", "sandbox_notes", "output", "duration_s",
+                "notes"}
         return cls(checks=checks, **{k: v for k, v in data.items() if k in keep})

@@ -15,6 +15,7 @@ from grader.errors import ConfigError
 from grader.forbidden import MODULE_LEVEL, find_violations
 from grader.plugin import GraderPlugin
 from grader.proxy import Session
+from grader.replay import release_source
 from grader.results import GradeResult
 from grader.spec import AssignmentSpec
 from grader.submission import prepare
@@ -30,11 +31,18 @@ def secret_paths(course: Path) -> list[str]:
 
 
 def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote: Zygote,
-          seed: int | None = None, masks: list[str] = (), data_dir: str | None = None) -> GradeResult:
-    """Grade `submission` (default: the assignment's stub) against `spec`'s checks."""
+          seed: int | None = None, masks: list[str] = (), data_dir: str | None = None,
+          references=None) -> GradeResult:
+    """Grade `submission` (default: the assignment's stub) against `spec`'s checks.
+
+    `references`: where checks' `reference` comes from (a `grader.replay` source); default:
+    the reference module, or in a student release the recorded answers.
+    """
     start = time.perf_counter()
     submission = submission or spec.root
     base_seed = spec.seed if seed is None else seed
+    if references is None:
+        references = release_source(spec.checks_dir, spec.reference / f"{spec.module}.py", base_seed)
     if not spec.checks_dir.is_dir():
         raise ConfigError(f"{spec.checks_dir}: no checks folder for {spec.id}")
     tmp, work, sources = prepare(submission, spec)
@@ -46,7 +54,7 @@ def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote
         session = Session(zygote, workdir=str(work), module=spec.module, limits=spec.limits,
                           forbidden=spec.forbidden, static_violations=violations,
                           masks=secret_paths(course) + list(masks))
-        plugin = GraderPlugin(spec, session, base_seed, data_dir=data_dir)
+        plugin = GraderPlugin(spec, session, base_seed, data_dir=data_dir, references=references)
         try:
             _run_pytest(spec, plugin)
         finally:
@@ -59,7 +67,8 @@ def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote
         raise ConfigError(f"{spec.checks_dir}: no checks found (test_*.py files with test_ functions)")
     return GradeResult(assignment=spec.id, title=spec.title, submission=str(submission),
                        seed=base_seed, checks=plugin.results, sandbox_notes=session.notes,
-                       output=output, duration_s=time.perf_counter() - start)
+                       output=output, duration_s=time.perf_counter() - start,
+                       notes=list(getattr(references, "notes", [])))
 
 
 def _run_pytest(spec: AssignmentSpec, plugin: GraderPlugin) -> None:

@@ -1,0 +1,387 @@
+"""The reference's answers, recorded at release time and replayed where reference/ is absent.
+
+A student release holds no reference code, yet its public checks call `reference.fn(x)`.
+`grader release` runs the public checks once with a `Recording` reference: it wraps the live
+reference module and logs, per check, every attribute read and call (the wire-encoded
+arguments' digest, a small summary of them, the wire-encoded result, the RNG state the call
+left behind, and how long it took). In the release, a `Replay` reference answers the same
+requests from that log, the tape (`checks/release.json`), and takes as long as the reference
+took when recorded, so a check that times the reference keeps a meaningful baseline.
+
+Both give the check copies that went through `grader.wire` (never pickle): arguments are
+copied before the live reference sees them and results are copied back, so a check behaves
+the same recording as replaying. Objects the reference returns (a model, a bound method)
+stay behind handles that support attribute reads, calls and attribute writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import hashlib
+import itertools
+import json
+import math
+import random
+import time
+import types
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import torch
+
+from grader import __version__, wire
+from grader.errors import ConfigError
+
+TAPE_NAME = "release.json"  # in assignments/<id>/checks/ of a release
+TAPE_FORMAT = 1
+SKETCH_SAMPLES = 32
+SKETCH_RTOL = 1e-6
+MAX_ITEMS = 100_000
+# what the reference returns as an iterator comes back as a list, as from the worker
+ITERATORS = (types.GeneratorType, type({}.keys()), type({}.values()), type({}.items()), map, zip,
+             filter, range, set, frozenset)
+
+
+class ReplayMiss(Exception):
+    """A release has no recorded answer for what a check asked the reference."""
+
+
+class NotRecordable(Exception):
+    """A check handed the reference something a release cannot record."""
+
+
+def tape_path(checks_dir: Path) -> Path:
+    return checks_dir / TAPE_NAME
+
+
+# ----------------------------------------------------------------------------- values
+
+
+def _encode(value: Any, blobs: list[bytes], handle) -> Any:
+    return wire.encode(value, blobs, handle)
+
+
+def _digest(data: Any, blobs: list[bytes]) -> str:
+    h = hashlib.sha256(json.dumps(data, sort_keys=True, allow_nan=False).encode())
+    for blob in blobs:
+        h.update(len(blob).to_bytes(8, "big"))
+        h.update(blob)
+    return h.hexdigest()
+
+
+def _number(x: float) -> float | str:
+    return x if math.isfinite(x) else repr(x)
+
+
+def sketch(value: Any) -> Any:
+    """A small JSON summary of `value` that survives last-bit differences in float inputs."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
+        t = torch.as_tensor(value).detach()
+        flat = (torch.view_as_real(t) if t.is_complex() else t).reshape(-1).double()
+        idx = torch.linspace(0, max(flat.numel() - 1, 0), min(flat.numel(), SKETCH_SAMPLES)).long()
+        stats = [flat.sum(), flat.abs().sum(), (flat * flat).sum(), *flat[idx]] if flat.numel() else []
+        return {"array": str(t.dtype), "shape": list(t.shape),
+                "stats": [_number(float(s)) for s in stats]}
+    if isinstance(value, ReferenceObject):
+        return {"ref": value._oid}
+    if isinstance(value, float):
+        return {"float": _number(value)}
+    if isinstance(value, (list, tuple)):
+        return [sketch(v) for v in value]
+    if isinstance(value, dict):
+        return {"dict": [[k, sketch(v)] for k, v in value.items()]}
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return {"type": type(value).__name__}
+
+
+def sketches_close(a: Any, b: Any) -> bool:
+    """Same structure, same exact parts, float parts within SKETCH_RTOL."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if a.keys() != b.keys():
+            return False
+        if "stats" in a:
+            return (a["array"], a["shape"]) == (b["array"], b["shape"]) and \
+                len(a["stats"]) == len(b["stats"]) and \
+                all(_close(x, y, scale=a["stats"][1]) for x, y in zip(a["stats"], b["stats"], strict=True))
+        if "float" in a:
+            return _close(a["float"], b["float"])
+        return all(sketches_close(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(sketches_close(x, y) for x, y in zip(a, b, strict=True))
+    return type(a) is type(b) and a == b
+
+
+def _close(x: Any, y: Any, scale: Any = 0.0) -> bool:
+    if isinstance(x, str) or isinstance(y, str):
+        return x == y
+    scale = abs(scale) if isinstance(scale, (int, float)) else 0.0
+    return abs(x - y) <= SKETCH_RTOL * max(abs(x), abs(y), 1e-3 * scale) + 1e-12
+
+
+def _rng_state() -> dict:
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "random": random.getstate()}
+
+
+def _rng_changes(before: dict) -> dict:
+    after = _rng_state()
+    changed = {}
+    if not torch.equal(before["torch"], after["torch"]):
+        changed["torch"] = after["torch"]
+    b, a = before["numpy"], after["numpy"]
+    if not (np.array_equal(b[1], a[1]) and b[0] == a[0] and tuple(b[2:]) == tuple(a[2:])):
+        changed["numpy"] = after["numpy"]
+    if before["random"] != after["random"]:
+        changed["random"] = after["random"]
+    return changed
+
+
+def _apply_rng(state: dict) -> None:
+    if "torch" in state:
+        torch.set_rng_state(state["torch"])
+    if "numpy" in state:
+        np.random.set_state(tuple(state["numpy"]))
+    if "random" in state:
+        version, internal, gauss = state["random"]
+        random.setstate((version, tuple(internal), gauss))
+
+
+def _exception(raised: dict) -> Exception:
+    kind = getattr(builtins, raised.get("type", ""), None)
+    if isinstance(kind, type) and issubclass(kind, Exception):
+        return kind(raised.get("message", ""))
+    return RuntimeError(f"{raised.get('type')}: {raised.get('message', '')}")
+
+
+# ----------------------------------------------------------------------------- the proxy
+
+
+class ReferenceObject:
+    """What a check's `reference` is in a release or while recording: the module or an object
+    it returned. Attribute reads, calls and attribute writes go through the tape."""
+
+    def __init__(self, driver: _Driver, oid: int, label: str):
+        object.__setattr__(self, "_driver", driver)
+        object.__setattr__(self, "_oid", oid)
+        object.__setattr__(self, "_label", label)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._driver.request(self._oid, "get", name, (), {})
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._driver.request(self._oid, "set", name, (value,), {})
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._driver.request(self._oid, "call", "", args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<reference {self._label}>"
+
+
+class _Driver:
+    """One check's side of the tape: object ids, the requests, and value copies."""
+
+    def __init__(self, check: str, blobs: list[bytes]):
+        self.check, self.blobs = check, blobs
+        self.labels: dict[int, str] = {0: "reference"}
+
+    def _label(self, oid: int, op: str, name: str) -> str:
+        """`reference.Linear(...).forward`: how a check reached what this request returns."""
+        base = self.labels.get(oid, f"reference object {oid}")
+        return f"{base}(...)" if op == "call" else f"{base}.{name}"
+
+    def _describe(self, oid: int, op: str, name: str) -> str:
+        return ("setting " if op == "set" else "") + f"`{self._label(oid, op, name)}`"
+
+    def _proxy(self, data: dict) -> ReferenceObject:
+        oid = data["__handle__"]
+        return ReferenceObject(self, oid, self.labels.get(oid, str(data.get("type", "object"))))
+
+    def _arg_handle(self, obj: Any) -> dict:
+        if isinstance(obj, ReferenceObject) and obj._driver is self:
+            return {"__handle__": obj._oid}
+        what = "a student object" if type(obj).__name__ == "RemoteObject" else f"a {type(obj).__name__}"
+        raise NotRecordable(f"check {self.check} passes {what} to the reference; a release can only "
+                            "record plain values (tensors, arrays, numbers, strings, containers) "
+                            "and objects the reference itself returned")
+
+    def encode_args(self, args: tuple, kwargs: dict) -> tuple[Any, list[bytes], str]:
+        blobs: list[bytes] = []
+        data = _encode([list(args), kwargs], blobs, self._arg_handle)
+        return data, blobs, _digest(data, blobs)
+
+    def request(self, oid: int, op: str, name: str, args: tuple, kwargs: dict) -> Any:
+        raise NotImplementedError
+
+
+class _RecordingDriver(_Driver):
+    def __init__(self, check: str, module: ModuleType, blobs: list[bytes], events: list[dict]):
+        super().__init__(check, blobs)
+        self.live: dict[int, Any] = {0: module}
+        self.oids: dict[int, int] = {id(module): 0}  # the same live object keeps its id
+        self.events = events
+        self.label = ""
+
+    def _register(self, obj: Any) -> Any:
+        if isinstance(obj, ITERATORS):
+            items = list(itertools.islice(obj, MAX_ITEMS + 1))
+            if len(items) > MAX_ITEMS:
+                raise NotRecordable(f"check {self.check}: the reference returned an iterator with "
+                                    f"more than {MAX_ITEMS} items")
+            return _encode(items, self.blobs, self._register)
+        oid = self.oids.get(id(obj))
+        if oid is None:
+            oid = self.oids[id(obj)] = len(self.live)
+            self.live[oid] = obj  # kept alive, so id(obj) is not reused
+            self.labels[oid] = self.label or type(obj).__name__
+        return {"__handle__": oid, "type": self.labels[oid]}
+
+    def request(self, oid: int, op: str, name: str, args: tuple, kwargs: dict) -> Any:
+        data, blobs, digest = self.encode_args(args, kwargs)
+        live_args, live_kwargs = wire.decode(data, blobs, lambda d: self.live[d["__handle__"]])
+        target = self.live[oid]
+        before = _rng_state()
+        value, raised = None, None
+        start = time.perf_counter()
+        try:
+            if op == "get":
+                value = getattr(target, name)
+            elif op == "set":
+                setattr(target, name, live_args[0])
+            else:
+                value = target(*live_args, **live_kwargs)
+        except Exception as exc:  # the reference raised: replay raises the same
+            raised = {"type": type(exc).__name__, "message": str(exc)}
+        seconds = time.perf_counter() - start
+        event = {"target": oid, "op": op, "name": name, "digest": digest, "seconds": seconds,
+                 "sketch": sketch([list(args), kwargs]) if op != "get" else None}
+        rng = _rng_changes(before)
+        self.label = self._label(oid, op, name)
+        if rng:
+            event["rng"] = _encode(rng, self.blobs, self._register)
+        if raised:
+            event["raised"] = raised
+        else:
+            try:
+                event["result"] = _encode(value, self.blobs, self._register)
+            except wire.ProtocolError as exc:
+                raise NotRecordable(f"check {self.check}: {self._describe(oid, op, name)} returned a "
+                                    f"value a release cannot record ({exc})") from None
+        self.events.append(event)
+        if raised:
+            raise _exception(raised)
+        return wire.decode(event["result"], self.blobs, self._proxy)
+
+
+class _ReplayDriver(_Driver):
+    def __init__(self, check: str, events: list[dict], blobs: list[bytes], stats: dict):
+        super().__init__(check, blobs)
+        self.events, self.used, self.stats = events, [False] * len(events), stats
+
+    def _proxy(self, data: dict) -> ReferenceObject:
+        self.labels.setdefault(data["__handle__"], str(data.get("type", "reference object")))
+        return super()._proxy(data)
+
+    def request(self, oid: int, op: str, name: str, args: tuple, kwargs: dict) -> Any:
+        _, _, digest = self.encode_args(args, kwargs)
+        same = [i for i, e in enumerate(self.events)
+                if not self.used[i] and (e["target"], e["op"], e["name"]) == (oid, op, name)]
+        found = next((i for i in same if self.events[i]["digest"] == digest), None)
+        if found is None and op != "get":
+            mine = sketch([list(args), kwargs])
+            found = next((i for i in same if sketches_close(self.events[i]["sketch"], mine)), None)
+            if found is not None:
+                self.stats["close"] += 1
+                self.stats["close_checks"].add(self.check)
+        elif found is not None:
+            self.stats["exact"] += 1
+        if found is None:
+            raise ReplayMiss(
+                f"this release has no recorded reference answer for {self._describe(oid, op, name)} "
+                f"with these inputs, so check {self.check} cannot run here (it asks the reference "
+                "about values that differ from those recorded when the release was built, e.g. "
+                "your code's output); it runs when your work is graded")
+        self.used[found] = True
+        event = self.events[found]
+        time.sleep(event.get("seconds", 0.0))  # a check that times the reference sees its time
+        if "rng" in event:
+            _apply_rng(wire.decode(event["rng"], self.blobs, self._proxy))
+        if "raised" in event:
+            raise _exception(event["raised"])
+        return wire.decode(event["result"], self.blobs, self._proxy)
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+class Recording:
+    """A `reference` source for the judge that records every answer of the live reference."""
+
+    def __init__(self, module: ModuleType):
+        self.module = module
+        self.blobs: list[bytes] = []
+        self.checks: dict[str, list[dict]] = {}
+        self.notes: list[str] = []
+
+    def for_check(self, check: str) -> ReferenceObject:
+        events = self.checks.setdefault(check, [])
+        return ReferenceObject(_RecordingDriver(check, self.module, self.blobs, events), 0, "reference")
+
+    def save(self, path: Path, *, seed: int, hidden_checks: int, hidden_points: float) -> None:
+        """Write the tape (JSON; blobs base64) for `seed`."""
+        tape = {
+            "format": TAPE_FORMAT, "grader_version": __version__,
+            "torch_version": torch.__version__, "seed": seed,
+            "hidden": {"checks": hidden_checks, "points": hidden_points},
+            "checks": {k: v for k, v in self.checks.items() if v},
+            "blobs": [base64.b64encode(b).decode() for b in self.blobs],
+        }
+        path.write_text(json.dumps(tape, allow_nan=False, separators=(",", ":")) + "\n")
+
+    @property
+    def calls(self) -> int:
+        return sum(len(v) for v in self.checks.values())
+
+
+class Replay:
+    """A `reference` source that answers from a release's tape; `stats` counts exact and
+    close (last-bit different inputs) matches."""
+
+    def __init__(self, path: Path, seed: int):
+        try:
+            tape = json.loads(path.read_text())
+            if tape.get("format") != TAPE_FORMAT:
+                raise ValueError(f"format {tape.get('format')!r}, expected {TAPE_FORMAT}")
+            self.blobs = [base64.b64decode(b) for b in tape["blobs"]]
+            self.checks: dict[str, list[dict]] = tape["checks"]
+            hidden = tape["hidden"]
+            recorded_seed = int(tape["seed"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}: not a readable release tape ({exc}); rebuild the release "
+                              "with `grader release`") from None
+        if seed != recorded_seed:
+            raise ConfigError(f"this release recorded the reference's answers for seed "
+                              f"{recorded_seed} only: run without --seed (or with --seed {recorded_seed})")
+        self.stats = {"exact": 0, "close": 0, "close_checks": set()}
+        self.notes = []
+        if hidden.get("checks"):
+            self.notes.append(
+                f"{hidden['checks']} hidden checks ({hidden['points']:g} points) are not in this "
+                "release: they run when your work is graded, so this score is advisory")
+
+    def for_check(self, check: str) -> ReferenceObject:
+        driver = _ReplayDriver(check, self.checks.get(check, []), self.blobs, self.stats)
+        return ReferenceObject(driver, 0, "reference")
+
+
+def release_source(checks_dir: Path, reference_module: Path, seed: int) -> Replay | None:
+    """The replaying source when this is a student release (a tape and no reference), else None."""
+    path = tape_path(checks_dir)
+    if reference_module.is_file() or not path.is_file():
+        return None
+    return Replay(path, seed)

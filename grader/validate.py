@@ -1,0 +1,140 @@
+"""`grader validate`: is every assignment ready to hand out?
+
+For each assignment: every check has a name (its docstring's first line) and points, no
+`[points]` entry names a check that does not exist, check ids are unique, the reference
+scores full marks under several base seeds (so tolerances and thresholds hold beyond the one
+seed they were tuned on), and the untouched stub scores 0.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.course import load_assignment
+from grader.errors import GraderError
+from grader.runner import grade
+from grader.spec import AssignmentSpec
+from grader.workers import Zygote
+
+
+@dataclass
+class Validation:
+    """What `validate` found for one assignment; `problems` empty means ready."""
+
+    id: str
+    title: str = ""
+    checks: int = 0
+    points: float = 0.0
+    seeds: list[int] = field(default_factory=list)
+    reference_scores: list[float] = field(default_factory=list)  # one per seed
+    stub_score: float | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_metadata(spec: AssignmentSpec) -> list[str]:
+    """Problems with the checks' names, points and ids, read statically (nothing imported)."""
+    problems, ids = [], []
+    for path in sorted(spec.checks_dir.rglob("test_*.py")):
+        try:
+            tree = ast.parse(path.read_text(), filename=str(path))
+        except SyntaxError as exc:
+            problems.append(f"{path}: does not parse ({exc.msg}, line {exc.lineno})")
+            continue
+        where = path.relative_to(spec.root)
+        for node in tree.body:
+            if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test_")):
+                continue
+            ids.append(node.name)
+            doc = (ast.get_docstring(node) or "").strip()
+            if not doc:
+                problems.append(f"{where}: {node.name} has no name for students "
+                                "(the first line of its docstring)")
+            if spec.points_for(node.name) <= 0:
+                problems.append(f"{where}: {node.name} is worth {spec.points_for(node.name):g} points")
+    for name, count in sorted(Counter(ids).items()):
+        if count > 1:
+            problems.append(f"check id {name} is used {count} times: points, seeds and results "
+                            "are keyed by it, so rename all but one")
+    for name in sorted(set(spec.points) - set(ids)):
+        problems.append(f"assignment.toml: [points] {name} names no check (a typo?)")
+    if not ids:
+        problems.append(f"{spec.checks_dir}: no checks (test_*.py files with test_ functions)")
+    return problems
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0][:200]
+
+
+def validate_assignment(spec: AssignmentSpec, *, course: Path, zygote: Zygote,
+                        seeds: int = 3) -> Validation:
+    """Check one assignment; grading errors become problems, never exceptions."""
+    v = Validation(id=spec.id, title=spec.title)
+    v.problems += check_metadata(spec)
+    try:
+        v.checks, v.points = len(spec.check_ids()), spec.total_points()
+    except SyntaxError:
+        pass  # a check file that does not parse is already a problem
+    v.seeds = [spec.seed + k for k in range(seeds)]
+    for seed in v.seeds:
+        try:
+            result = grade(spec, spec.reference, course=course, zygote=zygote, seed=seed)
+        except GraderError as exc:
+            v.problems.append(f"the reference could not be graded with seed {seed}: {exc}")
+            break
+        v.reference_scores.append(result.score)
+        for c in result.checks:
+            if c.status != "passed":
+                v.problems.append(f"the reference fails {c.id} with seed {seed}: "
+                                  f"{_first_line(c.message)}")
+    try:
+        stub = grade(spec, None, course=course, zygote=zygote)
+        v.stub_score = stub.score
+        earned = [c.id for c in stub.checks if c.score > 0]
+        if earned:
+            v.problems.append(f"the stub earns points on {', '.join(earned)}: a stub should score 0")
+    except GraderError as exc:
+        v.problems.append(f"the stub could not be graded: {exc}")
+    return v
+
+
+def validate(course: Path, assignments: list[str], *, zygote: Zygote, seeds: int = 3) -> list[Validation]:
+    """Validate each of `assignments` (an unknown id or a bad assignment.toml is a problem too)."""
+    if seeds < 1:
+        raise GraderError("--seeds must be at least 1")
+    found = []
+    for aid in assignments:
+        try:
+            spec = load_assignment(course, aid)
+        except GraderError as exc:
+            found.append(Validation(id=aid, problems=[str(exc)]))
+            continue
+        found.append(validate_assignment(spec, course=course, zygote=zygote, seeds=seeds))
+    return found
+
+
+def render(found: list[Validation], console) -> None:
+    """A table with a row per assignment, then every problem found."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold")
+    for column in ("", "assignment", "checks", "points", "reference", "stub"):
+        table.add_column(column)
+    for v in found:
+        mark = "[green]✔ ready[/]" if v.ok else f"[red]✘ {len(v.problems)} problems[/]"
+        ref = ", ".join(f"{s:g}" for s in v.reference_scores) or "-"
+        ref += f" [dim](seeds {', '.join(map(str, v.seeds))})[/]" if v.seeds else ""
+        stub = "-" if v.stub_score is None else f"{v.stub_score:g}"
+        table.add_row(mark, escape(f"{v.id} {v.title}".strip()), str(v.checks), f"{v.points:g}", ref, stub)
+    console.print(table)
+    for v in found:
+        for problem in v.problems:
+            console.print(f"[red]{escape(v.id)}[/]: {escape(problem)}")
