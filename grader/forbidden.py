@@ -21,7 +21,8 @@ def _dotted(node: ast.AST, aliases: dict[str, str]) -> str | None:
         parts.append(node.attr)
         node = node.value
     if not isinstance(node, ast.Name):
-        return None
+        # rooted in a call or subscript, e.g. f(x).backward: only a method name can match
+        return ".".join(["<expression>", *reversed(parts)]) if parts else None
     parts.append(aliases.get(node.id, node.id))
     return ".".join(reversed(parts))
 
