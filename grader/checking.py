@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ import torch
 from grader import hints
 from grader.proxy import StudentError
 from grader.spec import Tolerance
+from grader.workers import WorkerLost
 
 
 class CheckFailed(AssertionError):
@@ -124,3 +126,71 @@ def best_time(call: Callable[[], Any], repeat: int = 5) -> float:
         call()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def time_budget(baseline_s: float, *, factor: float, floor_s: float, cap_s: float) -> float:
+    """Seconds student code may take: `factor` x a baseline measured in the same run (e.g. the
+    reference training on the same data), at least `floor_s`, at most `cap_s`."""
+    return min(cap_s, max(floor_s, factor * baseline_s))
+
+
+@contextlib.contextmanager
+def within_budget(student: Any, seconds: float, *, what: str, why: str = "", hint: str = ""):
+    """Each request inside may take `seconds`; running out fails the check, naming the budget."""
+    with student.time_limit(seconds):
+        try:
+            yield
+        except WorkerLost as exc:
+            if not exc.timed_out:
+                raise
+            fail(f"{what} did not finish within its time budget of {seconds:.3g} s"
+                 + (f" ({why})" if why else ""), hint)
+
+
+def expect_accuracy(predictions: Any, targets: torch.Tensor, threshold: float, *, what: str,
+                    reference: float | None = None, hint: str = "") -> float:
+    """The accuracy of predicted class labels against held-out `targets` (kept in the judge).
+
+    Fails below `threshold` with the accuracy reached (and the reference's, when given).
+    """
+    n = int(targets.shape[0])
+    if isinstance(predictions, torch.Tensor) and predictions.dim() == 2 and len(predictions) == n:
+        fail(f"{what} should be one class label per sample, shape ({n},), but has shape "
+             f"{tuple(predictions.shape)}", "return the predicted classes, scores.argmax(dim=1)")
+    pred = expect_tensor(predictions, what, shape=(n,))
+    if pred.is_floating_point() or pred.is_complex() or pred.dtype == torch.bool:
+        fail(f"{what} should hold integer class labels, but has dtype {pred.dtype}",
+             "argmax(dim=1) gives int64 class labels")
+    correct = int((pred.long() == targets).sum())
+    accuracy = correct / n
+    if accuracy < threshold:
+        also = f"; the reference reaches {reference:.3f} here" if reference is not None else ""
+        fail(f"{what}: accuracy {accuracy:.3f} ({correct} of {n} held-out samples right), below "
+             f"the required {threshold:.3f}{also}", hint)
+    return accuracy
+
+
+def check_training(student: Any, reference: Any, fit: Callable[[Any], Any], targets: torch.Tensor,
+                   *, threshold: float, factor: float, floor_s: float, cap_s: float,
+                   what: str, hint: str = "") -> float:
+    """Train with the reference, then with the student's code, and score the student's predictions.
+
+    `fit(impl)` trains a fresh model with `impl` (the `reference` module or the `student` proxy:
+    the same calls work on both) and returns its predictions for held-out inputs whose labels,
+    `targets`, never leave the judge. The student's requests may each take
+    `time_budget(reference time, factor=..., floor_s=..., cap_s=...)` seconds, the reference
+    time being measured on the judge's clock in this same check. Returns the accuracy.
+    """
+    start = time.perf_counter()
+    expected = fit(reference)
+    reference_s = time.perf_counter() - start
+    ref_accuracy = float((torch.as_tensor(expected).long() == targets).double().mean())
+    budget = time_budget(reference_s, factor=factor, floor_s=floor_s, cap_s=cap_s)
+    why = (f"{factor:g}x the reference's {reference_s:.2f} s on the same data, at least "
+           f"{floor_s:g} s, at most {cap_s:g} s")
+    with within_budget(student, budget, what=what, why=why,
+                       hint="look for Python loops over single samples or features, or for "
+                            "more epochs than asked for"):
+        predictions = fit(student)
+    return expect_accuracy(predictions, targets, threshold, what=what, reference=ref_accuracy,
+                           hint=hint)

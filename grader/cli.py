@@ -121,10 +121,14 @@ def list_cmd(course: Path | None) -> None:
               help="Gradescope visibility of hidden-tier checks.")
 @click.option("--seed", type=int, default=None, help="Base seed (default: the assignment's).")
 @click.option("-v", "--verbose", is_flag=True, help="Also show what the student's code printed.")
+@click.option("--data-dir", type=click.Path(exists=True, file_okay=False, resolve_path=True,
+                                          path_type=Path),
+              default=None, help="Folder with MNIST / Fashion-MNIST IDX files, for checks that "
+              "train on them. Default: [assignment] data_dir in assignment.toml.")
 @course_option
 def check(assignment: str, submission: Path | None, fmt: str, output: Path | None,
           min_score: tuple[float, bool] | None, hidden_visibility: str,
-          seed: int | None, verbose: bool, course: Path | None) -> None:
+          seed: int | None, verbose: bool, data_dir: Path | None, course: Path | None) -> None:
     """Grade one submission of ASSIGNMENT and print the report.
 
     With GITHUB_ACTIONS=true it also annotates failed checks and appends a table to
@@ -137,6 +141,7 @@ def check(assignment: str, submission: Path | None, fmt: str, output: Path | Non
       grader check hw3 --format json --output result.json --seed 7
       grader check hw1 --format junit --output report.xml --min-score 80%
       grader check hw1 --format gradescope --output /autograder/results/results.json
+      grader check hw6 --data-dir ~/data/fashion-mnist
     """
     from grader.workers import Zygote
 
@@ -150,7 +155,8 @@ def check(assignment: str, submission: Path | None, fmt: str, output: Path | Non
     try:
         from grader.runner import grade
 
-        result = grade(spec, submission, course=root, zygote=zygote, seed=seed)
+        result = grade(spec, submission, course=root, zygote=zygote, seed=seed,
+                       data_dir=str(data_dir) if data_dir else None)
     finally:
         zygote.close()
     from grader import github

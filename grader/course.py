@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -28,9 +29,15 @@ def assignment_ids(course: Path) -> list[str]:
 
 
 def load_assignment(course: Path, assignment_id: str) -> AssignmentSpec:
-    """The spec of one assignment, with a clear error for an unknown id."""
+    """The spec of one assignment, with a clear error for an unknown id.
+
+    A relative `[assignment] data_dir` is resolved against the course folder.
+    """
     root = course / "assignments" / assignment_id
     if not (root / "assignment.toml").is_file():
         known = ", ".join(assignment_ids(course)) or "none"
         raise ConfigError(f"unknown assignment {assignment_id!r} (known: {known})")
-    return load_spec(root, course / "reference" / assignment_id)
+    spec = load_spec(root, course / "reference" / assignment_id)
+    if spec.data_dir is not None:
+        spec = dataclasses.replace(spec, data_dir=str(course / Path(spec.data_dir).expanduser()))
+    return spec

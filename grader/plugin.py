@@ -82,6 +82,7 @@ class GraderPlugin:
         self._datasets: dict = {}
         self.results: list[CheckResult] = []
         self.collect_errors: list[str] = []
+        self.config_errors: list[str] = []  # a check found the course misconfigured
         self._reference: ModuleType | None = None
         self.references = references  # a grader.replay source (recording or replaying), or None
 
@@ -158,3 +159,6 @@ class GraderPlugin:
         yield
         if call.excinfo is not None and item._grader["exc"] is None:
             item._grader["exc"] = call.excinfo.value
+            if isinstance(call.excinfo.value, ConfigError):  # e.g. no data_dir: stop the run
+                self.config_errors.append(f"{item.name}: {call.excinfo.value}")
+                item.session.shouldstop = "configuration error"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from grader import data
 from grader.errors import ConfigError
 from grader.forbidden import MODULE_LEVEL, find_violations
 from grader.plugin import GraderPlugin
@@ -53,7 +54,8 @@ def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote
                 violations[name] = sorted(set(violations.get(name, [])) | set(violations[MODULE_LEVEL]))
         session = Session(zygote, workdir=str(work), module=spec.module, limits=spec.limits,
                           forbidden=spec.forbidden, static_violations=violations,
-                          masks=secret_paths(course) + list(masks))
+                          masks=secret_paths(course) + data.source_paths(data_dir or spec.data_dir)
+                          + list(masks))
         plugin = GraderPlugin(spec, session, base_seed, data_dir=data_dir, references=references)
         try:
             _run_pytest(spec, plugin)
@@ -63,6 +65,8 @@ def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote
         shutil.rmtree(tmp, ignore_errors=True)
     if plugin.collect_errors:
         raise ConfigError(f"the checks of {spec.id} could not be loaded:\n" + "\n".join(plugin.collect_errors))
+    if plugin.config_errors:
+        raise ConfigError(plugin.config_errors[0])
     if not plugin.results:
         raise ConfigError(f"{spec.checks_dir}: no checks found (test_*.py files with test_ functions)")
     return GradeResult(assignment=spec.id, title=spec.title, submission=str(submission),
