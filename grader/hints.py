@@ -57,6 +57,45 @@ def shape_hint(got_shape: tuple, expected_shape: tuple) -> str:
     return ""
 
 
+def output_size_hint(got: int, *, size: int, kernel: int, stride: int = 1, padding: int = 0,
+                     what: str = "the output size") -> str:
+    """Name the mistake in a convolution or pooling output size: ⌊(W − K + 2P) / S⌋ + 1."""
+    expected = (size - kernel + 2 * padding) // stride + 1
+    formula = (f"out = ⌊(W − K + 2P) / S⌋ + 1 = ⌊({size} − {kernel} + 2·{padding}) / {stride}⌋ + 1 "
+               f"= {expected}")
+    if got == expected:
+        return ""
+    guesses = (
+        ((size - kernel + 2 * padding) // stride, "you forgot the + 1"),
+        ((size - kernel) // stride + 1, "you left out the padding"),
+        ((size - kernel + padding) // stride + 1, "the padding is added on both sides (2P)"),
+        (size - kernel + 2 * padding + 1, "you left out the stride"),
+        (-(-(size - kernel + 2 * padding) // stride) + 1, "round down (floor division //), not up"),
+        ((size + kernel + 2 * padding) // stride + 1, "the kernel size is subtracted, not added"),
+    )
+    mistake = " or ".join(text for value, text in guesses if value == got) or "a term is off"
+    return f"{what} is {got}, expected {expected}: {mistake}; {formula}"
+
+
+def conv_shape_hint(got_shape: tuple | None, expected_shape: tuple, *, input_size: tuple,
+                    kernel: tuple, stride: tuple, padding: tuple) -> str:
+    """`output_size_hint` for the first trailing (spatial) dimension that differs.
+
+    `input_size`, `kernel`, `stride`, `padding` give one value per spatial dimension
+    (e.g. (H, W)); the spatial dimensions are the last len(input_size) of each shape.
+    """
+    k = len(input_size)
+    if got_shape is None or len(got_shape) != len(expected_shape) or k == 0:
+        return ""
+    names = ("height", "width") if k == 2 else tuple(f"size {i}" for i in range(k))
+    for i in range(k):
+        got = got_shape[len(got_shape) - k + i]
+        if got != expected_shape[len(expected_shape) - k + i]:
+            return output_size_hint(got, size=input_size[i], kernel=kernel[i], stride=stride[i],
+                                    padding=padding[i], what=f"the output {names[i]}")
+    return ""
+
+
 ERROR_HINTS = (
     ("can't allocate memory",
      "your code asked for more memory than the worker may use: look for a tensor far larger "

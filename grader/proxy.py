@@ -53,9 +53,11 @@ class Session:
 
     def __init__(self, zygote: Zygote, *, workdir: str, module: str, limits: Limits,
                  forbidden: dict[str, str], static_violations: dict[str, list[str]],
-                 masks: list[str]):
+                 masks: list[str], forbidden_only_in: dict[str, tuple[str, ...]] | None = None):
         self.zygote, self.workdir, self.module, self.limits = zygote, workdir, module, limits
         self.forbidden, self.static_violations, self.masks = forbidden, static_violations, masks
+        self.forbidden_only_in = forbidden_only_in or {}
+        self._origin: str | None = None
         self.worker: WorkerProcess | None = None
         self.generation = 0
         self.import_error: Exception | None = None
@@ -123,7 +125,10 @@ class Session:
 
     # -- requests -------------------------------------------------------------------------
 
-    def _send(self, message: dict, what: str, values: dict | None = None) -> Any:
+    def _send(self, message: dict, what: str, values: dict | None = None,
+              origin: str | None = None) -> Any:
+        """One request; `origin` is the student's top-level name it goes through (for
+        `[forbidden] only_in`); handles in the reply inherit it."""
         worker = self._live_worker()
         blobs: list[bytes] = []
         for key, value in (values or {}).items():
@@ -134,11 +139,12 @@ class Session:
         if not isinstance(reply, dict):
             worker.kill()
             raise WorkerLost(f"the worker sent a malformed reply during {what}")
-        forbidden = [a for a in reply.get("forbidden", []) if a in self.forbidden]
+        forbidden = [a for a in reply.get("forbidden", []) if self._forbidden_in(a, origin)]
         if forbidden:
             raise ForbiddenAPIUsed(forbidden, self.forbidden, "called")
         if not reply.get("ok"):
             raise StudentError(reply.get("error") or {}, what)
+        self._origin = origin
         try:
             return wire.decode(reply.get("value"), rblobs, self._decode_handle)
         except wire.ProtocolError as exc:
@@ -155,10 +161,17 @@ class Session:
 
     def _decode_handle(self, data: dict) -> RemoteObject:
         return RemoteObject(self, data["__handle__"], str(data.get("type", "?"))[:100],
-                            str(data.get("repr", ""))[:300])
+                            str(data.get("repr", ""))[:300], self._origin)
+
+    def _forbidden_in(self, api: str, origin: str | None) -> bool:
+        """Whether `api` is forbidden in code reached through the top-level name `origin`."""
+        if api not in self.forbidden:
+            return False
+        scope = self.forbidden_only_in.get(api)
+        return scope is None or origin in scope
 
     def check_static(self, name: str) -> None:
-        apis = self.static_violations.get(name)
+        apis = [a for a in self.static_violations.get(name, []) if self._forbidden_in(a, name)]
         if apis:
             raise ForbiddenAPIUsed(apis, self.forbidden, "uses")
 
@@ -181,7 +194,8 @@ class Student:
     def get(self, name: str) -> Any:
         """The value of a module-level name (e.g. a constant), by value."""
         self._session.check_static(name)
-        return self._session._send({"op": "getattr", "target": {"path": [name]}}, _what([name]))
+        return self._session._send({"op": "getattr", "target": {"path": [name]}}, _what([name]),
+                                   origin=name)
 
     def put(self, value: Any) -> RemoteObject:
         """Store `value` in the worker and return a handle to it (to avoid resending it)."""
@@ -197,7 +211,8 @@ class Student:
         target = fn._target()
         return self._session._send({"op": "vjp", "target": target, "wrt": list(wrt)},
                                    f"{fn._describe()} (forward and backward)",
-                                   {"args": list(args), "grad_output": grad_output})
+                                   {"args": list(args), "grad_output": grad_output},
+                                   origin=fn._origin())
 
     def time_limit(self, seconds: float):
         """Context manager: each request inside may take up to `seconds` (judge's clock)."""
@@ -225,6 +240,9 @@ class RemoteRef:
         base = [] if self._handle is None else [self._handle._type]
         return _what(base + self._path)
 
+    def _origin(self) -> str | None:
+        return self._path[0] if self._handle is None else self._handle._origin_name
+
     def __getattr__(self, name: str) -> RemoteRef:
         if name.startswith("__"):
             raise AttributeError(name)
@@ -241,13 +259,15 @@ class RemoteRef:
         if self._handle is None:
             self._session.check_static(self._path[0])
         return self._session._send({"op": "call", "target": self._target(), "keep": keep},
-                                   self._describe(), {"args": list(args), "kwargs": kwargs})
+                                   self._describe(), {"args": list(args), "kwargs": kwargs},
+                                   origin=self._origin())
 
     def value(self) -> Any:
         """Read this attribute path by value."""
         if self._handle is None:
             self._session.check_static(self._path[0])
-        return self._session._send({"op": "getattr", "target": self._target()}, self._describe())
+        return self._session._send({"op": "getattr", "target": self._target()}, self._describe(),
+                                   origin=self._origin())
 
     def __repr__(self) -> str:
         return f"<student {self._describe()}>"
@@ -256,8 +276,10 @@ class RemoteRef:
 class RemoteObject:
     """An object that lives in the worker (a module, a model, ...)."""
 
-    def __init__(self, session: Session, hid: int, type_name: str, text: str):
+    def __init__(self, session: Session, hid: int, type_name: str, text: str,
+                 origin: str | None = None):
         object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_origin_name", origin)  # the top-level name it came from
         object.__setattr__(self, "_id", hid)
         object.__setattr__(self, "_type", type_name)
         object.__setattr__(self, "_repr", text)
@@ -278,6 +300,9 @@ class RemoteObject:
     def _describe(self) -> str:
         return f"`{self._type}`"
 
+    def _origin(self) -> str | None:
+        return self._origin_name
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
@@ -293,7 +318,8 @@ class RemoteObject:
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._session._send({"op": "setattr", "target": dict(self._target(), path=[name])},
-                            f"setting `{self._type}.{name}`", {"value": value})
+                            f"setting `{self._type}.{name}`", {"value": value},
+                            origin=self._origin_name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return RemoteRef(self._session, self, [])(*args, **kwargs)

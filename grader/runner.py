@@ -54,6 +54,7 @@ def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote
                 violations[name] = sorted(set(violations.get(name, [])) | set(violations[MODULE_LEVEL]))
         session = Session(zygote, workdir=str(work), module=spec.module, limits=spec.limits,
                           forbidden=spec.forbidden, static_violations=violations,
+                          forbidden_only_in=spec.forbidden_only_in,
                           masks=secret_paths(course) + data.source_paths(data_dir or spec.data_dir)
                           + list(masks))
         plugin = GraderPlugin(spec, session, base_seed, data_dir=data_dir, references=references)

@@ -23,6 +23,8 @@ Example (every table but [assignment] is optional)::
 
     [forbidden]                    # API -> what to write instead
     "torch.nn.functional.linear" = "compute x @ weight.T + bias yourself"
+    # forbidden only in some of the student's top-level functions/classes (and what they call):
+    "torch.nn.functional.conv2d" = { instead = "unfold, then a matrix product", only_in = ["conv2d"] }
 """
 
 from __future__ import annotations
@@ -66,7 +68,9 @@ class AssignmentSpec:
     tolerances: dict[str, Tolerance] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
-    forbidden: dict[str, str] = field(default_factory=dict)
+    forbidden: dict[str, str] = field(default_factory=dict)  # API -> what to write instead
+    # API -> the student's top-level names it is forbidden in; an API not listed: everywhere
+    forbidden_only_in: dict[str, tuple[str, ...]] = field(default_factory=dict)
     data_dir: str | None = None
 
     @property
@@ -178,12 +182,25 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
     limits = Limits.from_dict(lim.data)
 
     fb = _Table(path, "forbidden", top.get("forbidden", dict, {}))
-    forbidden = {k: fb.get(k, str) for k in fb.data}
+    forbidden, only_in = {}, {}
+    for api in fb.data:
+        if not isinstance(fb.data[api], dict):
+            forbidden[api] = fb.get(api, str)
+            continue
+        entry = _Table(path, f"forbidden.{api!r}", fb.data[api])
+        entry.only({"instead", "only_in"})
+        forbidden[api] = entry.get("instead", str, "")
+        names = entry.get("only_in", list)
+        if not names or not all(isinstance(n, str) and n.isidentifier() for n in names):
+            entry.fail(f"[forbidden] {api!r}: only_in must be a non-empty list of names of the "
+                       "student's top-level functions or classes")
+        only_in[api] = tuple(names)
 
     return AssignmentSpec(
         id=root.name, root=root, reference=reference, title=a.get("title", str), module=module,
         files=tuple(files), seed=a.get("seed", int, 1234),
         default_points=float(points.pop("default", 1.0)), points=points,
         tolerances=tolerances, thresholds=thresholds, limits=limits, forbidden=forbidden,
+        forbidden_only_in=only_in,
         data_dir=a.get("data_dir", str, None),
     )

@@ -1,0 +1,133 @@
+"""hw6 public checks: the LeNet-like CNN — layers, dropout, training loop, eval mode, accuracy."""
+
+import torch
+import torch.nn.functional as F
+
+from grader import hints
+from grader.checking import CheckFailed, assert_close, check_training, expect_tensor, fail
+
+FLATTEN_HINT = ("the first Linear layer takes channels[1] × s × s inputs, where s is the image size "
+                "after two conv + pool blocks: compute s with conv_output_size (s = 2 for 8×8 "
+                "images), never hard-code it")
+
+
+def param_shapes(model) -> list[tuple[int, ...]]:
+    return sorted(tuple(t.shape) for _, t in model.method("named_parameters")())
+
+
+def test_cnn_output_shape(student):
+    """CNN() maps a batch of 8×8 digit images (N, 1, 8, 8) to logits (N, 10)"""
+    model = student.CNN()
+    x = torch.rand(5, 1, 8, 8)
+    expect_tensor(model(x), "CNN()(x) for x of shape (5, 1, 8, 8)", shape=(5, 10),
+                  dtype=torch.float32)
+
+
+def test_cnn_has_the_lenet_layers(student, reference):
+    """CNN has two 3×3 conv layers and two Linear layers of the sizes in the README"""
+    got = param_shapes(student.CNN())
+    expected = sorted(tuple(p.shape) for p in reference.CNN().parameters())
+    if got != expected:
+        convs = [s for s in got if len(s) == 4]
+        hint = (FLATTEN_HINT if len(convs) == 2 and sorted(convs) == sorted(s for s in expected if len(s) == 4)
+                else "two Conv2d(kernel_size=3, padding=1) layers (in_channels → channels[0] → "
+                     "channels[1]), then Linear(·, hidden) and Linear(hidden, num_classes)")
+        fail(f"the parameters of CNN() have shapes {got}; expected {expected}", hint)
+
+
+def test_cnn_dropout_only_in_train_mode(student):
+    """CNN(dropout=0.5) is random in train mode and deterministic in eval mode"""
+    model = student.CNN(dropout=0.5)
+    x = torch.rand(64, 1, 8, 8)
+    if torch.equal(expect_tensor(model(x), "model(x)"), model(x)):
+        fail("two forward passes of CNN(dropout=0.5) in train mode gave identical outputs: "
+             "no dropout is active", "add nn.Dropout(dropout) after the ReLU of the first Linear layer")
+    model.method("eval")()
+    if not torch.equal(model(x), model(x)):
+        fail("two forward passes of CNN(dropout=0.5) in eval mode differ: dropout is still active",
+             "use nn.Dropout (it is switched off by model.eval()), or F.dropout(x, p, self.training)")
+
+
+def test_train_cnn_zeroes_gradients_and_reports_mean_losses(student, load_data, spec):
+    """train_cnn does not accumulate gradients across steps and returns the mean loss per epoch"""
+    split = load_data("digits", seed=0)
+    n = 96
+    x, y = split.images(split.x_train[:n]), split.y_train[:n]
+    model = student.CNN(dropout=0.0)
+    before = dict(model.method("named_parameters")())
+    logits = expect_tensor(model(x), "model(x)", shape=(n, 10)).detach()
+    loss = float(F.cross_entropy(logits.double(), y))
+    # lr=0 and one full batch per epoch: the weights stay put, so both epochs see the same gradient
+    losses = student.train_cnn(model, x, y, epochs=2, lr=0.0, batch_size=n)
+    if not (isinstance(losses, list) and len(losses) == 2 and all(isinstance(v, float) for v in losses)):
+        fail(f"train_cnn(..., epochs=2) should return a list of 2 floats, got {losses!r}",
+             "append the epoch's mean loss (a Python float: loss.item()) once per epoch")
+    after = dict(model.method("named_parameters")())
+    if any(not torch.equal(before[k], after[k]) for k in before):
+        fail("train_cnn(..., lr=0.0) changed the weights", "pass the lr argument to the optimizer")
+    assert_close(torch.tensor(losses, dtype=torch.float64), torch.full((2,), loss, dtype=torch.float64),
+                 spec.tolerance("loss"), what="the epoch losses of train_cnn on one full batch",
+                 hint="return the mean cross-entropy over the epoch's samples (F.cross_entropy "
+                      "averages over the batch by default)")
+    grads = [model.attr(f"{name}.grad") for name in before]
+    if all(g is None or not bool(g.any()) for g in grads):
+        return  # zeroed after each step (also correct): nothing left to compare
+    if any(g is None for g in grads):
+        fail("after train_cnn only some parameters have a .grad", "call loss.backward() on the loss "
+             "of the whole model, and optimizer.zero_grad() on an optimizer over model.parameters()")
+    g_logits = (torch.softmax(logits.double(), 1) - F.one_hot(y, 10).double()) / n
+    ref = student.vjp(model, x, grad_output=g_logits.float())["params"]
+    got, expected = torch.cat([g.flatten() for g in grads]), torch.cat([ref[k].flatten() for k in before])
+    r = hints.ratio(got, expected)
+    if r is not None and abs(r - 2) < 1e-3:
+        fail("after 2 training steps the gradients are 2× the gradient of one step: they accumulate",
+             "call optimizer.zero_grad() before each loss.backward() (gradients add up otherwise)")
+    assert_close(got, expected, spec.tolerance("gradients"), batch_size=n,
+                 what="the parameters' .grad after train_cnn (all parameters, flattened)")
+
+
+def test_predict_uses_eval_mode(student):
+    """predict returns int64 labels from the eval-mode model, even when called in train mode"""
+    model = student.CNN(dropout=0.5)
+    x = torch.rand(256, 1, 8, 8)
+    model.method("eval")()
+    expected = model(x).argmax(dim=1)
+    model.method("train")()
+    got = expect_tensor(student.predict(model, x), "predict(model, x)", shape=(256,), dtype=torch.int64,
+                        hint="return logits.argmax(dim=1)")
+    differ = int((got != expected).sum())
+    if differ:
+        fail(f"predict(model, x) differs from the eval-mode model's argmax on {differ} of 256 images",
+             "call model.eval() (dropout off) and use torch.no_grad() before predicting")
+
+
+def test_cnn_reaches_accuracy_on_digits(student, reference, spec, load_data, seed):
+    """CNN trained with train_cnn reaches the test-accuracy threshold on digits in time"""
+    split = load_data("digits", seed=0)
+    x_train, x_test = split.images(split.x_train), split.images(split.x_test)
+    epochs, lr, batch_size = (int(spec.threshold("epochs")), spec.threshold("lr"),
+                              int(spec.threshold("batch_size")))
+    losses = {}
+
+    def fit(impl):
+        torch.manual_seed(seed)  # the reference starts from the RNG state the worker starts from
+        model = impl.CNN()
+        losses[impl is student] = impl.train_cnn(model, x_train, split.y_train, epochs=epochs, lr=lr,
+                                                 batch_size=batch_size)
+        return impl.predict(model, x_test)
+
+    try:
+        check_training(
+            student, reference, fit, split.y_test, threshold=spec.threshold("min_test_accuracy"),
+            factor=spec.threshold("train_time_factor"), floor_s=spec.threshold("train_time_floor_s"),
+            cap_s=spec.threshold("train_time_cap_s"),
+            what=f"CNN() after train_cnn(epochs={epochs}, lr={lr:g}, batch_size={batch_size})",
+            hint="if the loss does not fall: call optimizer.step() after loss.backward(), zero the "
+                 "gradients before backward (not between backward and step), and give the optimizer "
+                 "model.parameters(); if it falls but accuracy stays low: predict in eval mode")
+    except CheckFailed as exc:
+        mine = losses.get(True)
+        if "held-out samples right" in exc.message and isinstance(mine, list):
+            shown = ", ".join(f"{v:.3g}" if isinstance(v, float) else repr(v) for v in mine[:30])
+            fail(f"{exc.message}; your epoch losses: [{shown}]", exc.hint)
+        raise
