@@ -39,12 +39,18 @@ def _aliases(tree: ast.Module) -> dict[str, str]:
     return aliases
 
 
+def _is_module_path(name: str) -> bool:
+    """`torch.nn.functional.softmax` names a function in a module, not a tensor's method."""
+    return name.startswith("torch.") and not name.startswith("torch.Tensor.")
+
+
 def _matches(name: str, apis: list[str]) -> list[str]:
     found = []
     for api in apis:
         if name == api or name.startswith(api + "."):
             found.append(api)
-        elif api.startswith("torch.Tensor.") and name.endswith("." + api.rsplit(".", 1)[1]):
+        elif api.startswith("torch.Tensor.") and name.endswith("." + api.rsplit(".", 1)[1]) \
+                and not _is_module_path(name):
             found.append(api)
     return found
 
