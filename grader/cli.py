@@ -1,7 +1,8 @@
 """The `grader` command line: parses options and calls the engine (no grading logic here).
 
-Exit status: 0 every check passed; 1 a check failed; 2 a usage or configuration
-error (unknown assignment, missing file, bad assignment.toml), printed as one line.
+Exit status: 0 every check passed (or the --min-score was reached); 1 a check failed;
+2 a usage or configuration error (unknown assignment, missing file, bad assignment.toml),
+printed as one line.
 """
 
 from __future__ import annotations

@@ -41,7 +41,8 @@ def load_reference(spec: AssignmentSpec) -> ModuleType:
     path = spec.reference / f"{spec.module}.py"
     if not path.is_file():
         raise ConfigError(f"no reference solution at {path}")
-    name = f"_grader_reference_{spec.id}"
+    where = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]  # two courses, two modules
+    name = f"_grader_reference_{spec.id}_{where}"
     if name in sys.modules:
         return sys.modules[name]
     module_spec = importlib.util.spec_from_file_location(name, path)

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.course import load_assignment
+from grader.course import assignment_ids, load_assignment
 from grader.errors import GraderError
 from grader.runner import grade
 from grader.spec import AssignmentSpec
@@ -109,6 +109,10 @@ def validate(course: Path, assignments: list[str], *, zygote: Zygote, seeds: int
     """Validate each of `assignments` (an unknown id or a bad assignment.toml is a problem too)."""
     if seeds < 1:
         raise GraderError("--seeds must be at least 1")
+    known = assignment_ids(course)
+    unknown = [aid for aid in assignments if aid not in known]
+    if unknown:
+        raise GraderError(f"unknown assignment {unknown[0]!r} (known: {', '.join(known) or 'none'})")
     found = []
     for aid in assignments:
         try:
@@ -129,9 +133,12 @@ def render(found: list[Validation], console) -> None:
     for column in ("", "assignment", "checks", "points", "reference", "stub"):
         table.add_column(column)
     for v in found:
-        mark = "[green]✔ ready[/]" if v.ok else f"[red]✘ {len(v.problems)} problems[/]"
-        ref = ", ".join(f"{s:g}" for s in v.reference_scores) or "-"
-        ref += f" [dim](seeds {', '.join(map(str, v.seeds))})[/]" if v.seeds else ""
+        n = len(v.problems)
+        mark = "[green]✔ ready[/]" if v.ok else f"[red]✘ {n} problem{'s' if n > 1 else ''}[/]"
+        if v.reference_scores and all(s == v.points for s in v.reference_scores):
+            ref = f"{v.points:g}/{v.points:g} [dim]× {len(v.reference_scores)} seeds[/]"
+        else:
+            ref = ", ".join(f"{s:g}" for s in v.reference_scores) or "-"
         stub = "-" if v.stub_score is None else f"{v.stub_score:g}"
         table.add_row(mark, escape(f"{v.id} {v.title}".strip()), str(v.checks), f"{v.points:g}", ref, stub)
     console.print(table)
