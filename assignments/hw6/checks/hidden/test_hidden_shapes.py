@@ -133,7 +133,11 @@ def test_cnn_other_sizes(student, reference):
         what = f"CNN({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
         with hard_coded_hint(public_example):
             model = student.CNN(**kwargs)
-            got = sorted(tuple(t.shape) for _, t in model.method("named_parameters")())
+            pairs = model.method("named_parameters")()
+            if not (isinstance(pairs, list) and all(isinstance(p, tuple) and len(p) == 2
+                                                    and isinstance(p[1], torch.Tensor) for p in pairs)):
+                fail(f"{what}.named_parameters() should give (name, tensor) pairs, got {pairs!r:.200}")
+            got = sorted(tuple(t.shape) for _, t in pairs)
             expected = sorted(tuple(p.shape) for p in reference.CNN(**kwargs).parameters())
             if got != expected:
                 fail(f"the parameters of {what} have shapes {got}; expected {expected}",

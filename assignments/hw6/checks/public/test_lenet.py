@@ -11,8 +11,18 @@ FLATTEN_HINT = ("the first Linear layer takes channels[1] × s × s inputs, wher
                 "images), never hard-code it")
 
 
-def param_shapes(model) -> list[tuple[int, ...]]:
-    return sorted(tuple(t.shape) for _, t in model.method("named_parameters")())
+def named_parameters(model, what: str) -> dict[str, torch.Tensor]:
+    """`model.named_parameters()` from the worker, validated: {name: tensor}."""
+    pairs = model.method("named_parameters")()
+    if not (isinstance(pairs, list) and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str)
+                                            and isinstance(p[1], torch.Tensor) for p in pairs)):
+        fail(f"{what}.named_parameters() should give (name, tensor) pairs, got {pairs!r:.200}",
+             "subclass nn.Module, call super().__init__() first, and assign the layers as attributes")
+    return dict(pairs)
+
+
+def param_shapes(model, what: str = "CNN()") -> list[tuple[int, ...]]:
+    return sorted(tuple(t.shape) for t in named_parameters(model, what).values())
 
 
 def test_cnn_output_shape(student):
@@ -39,11 +49,11 @@ def test_cnn_dropout_only_in_train_mode(student):
     """CNN(dropout=0.5) is random in train mode and deterministic in eval mode"""
     model = student.CNN(dropout=0.5)
     x = torch.rand(64, 1, 8, 8)
-    if torch.equal(expect_tensor(model(x), "model(x)"), model(x)):
+    if torch.equal(expect_tensor(model(x), "model(x)"), expect_tensor(model(x), "model(x)")):
         fail("two forward passes of CNN(dropout=0.5) in train mode gave identical outputs: "
              "no dropout is active", "add nn.Dropout(dropout) after the ReLU of the first Linear layer")
     model.method("eval")()
-    if not torch.equal(model(x), model(x)):
+    if not torch.equal(expect_tensor(model(x), "model(x)"), expect_tensor(model(x), "model(x)")):
         fail("two forward passes of CNN(dropout=0.5) in eval mode differ: dropout is still active",
              "use nn.Dropout (it is switched off by model.eval()), or F.dropout(x, p, self.training)")
 
@@ -54,22 +64,29 @@ def test_train_cnn_zeroes_gradients_and_reports_mean_losses(student, load_data, 
     n = 96
     x, y = split.images(split.x_train[:n]), split.y_train[:n]
     model = student.CNN(dropout=0.0)
-    before = dict(model.method("named_parameters")())
+    before = named_parameters(model, "CNN(dropout=0.0)")
+    if not before:
+        fail("CNN(dropout=0.0) has no parameters", "assign the layers as attributes of self")
     logits = expect_tensor(model(x), "model(x)", shape=(n, 10)).detach()
+    if not torch.equal(logits, expect_tensor(model(x), "model(x)", shape=(n, 10)).detach()):
+        fail("CNN(dropout=0.0) gives different outputs for the same input in train mode",
+             "pass the dropout argument on: nn.Dropout(dropout), not a fixed probability")
     loss = float(F.cross_entropy(logits.double(), y))
     # lr=0 and one full batch per epoch: the weights stay put, so both epochs see the same gradient
     losses = student.train_cnn(model, x, y, epochs=2, lr=0.0, batch_size=n)
     if not (isinstance(losses, list) and len(losses) == 2 and all(isinstance(v, float) for v in losses)):
         fail(f"train_cnn(..., epochs=2) should return a list of 2 floats, got {losses!r}",
              "append the epoch's mean loss (a Python float: loss.item()) once per epoch")
-    after = dict(model.method("named_parameters")())
-    if any(not torch.equal(before[k], after[k]) for k in before):
+    after = named_parameters(model, "CNN(dropout=0.0)")
+    if after.keys() != before.keys() or any(not torch.equal(before[k], after[k]) for k in before):
         fail("train_cnn(..., lr=0.0) changed the weights", "pass the lr argument to the optimizer")
     assert_close(torch.tensor(losses, dtype=torch.float64), torch.full((2,), loss, dtype=torch.float64),
                  spec.tolerance("loss"), what="the epoch losses of train_cnn on one full batch",
                  hint="return the mean cross-entropy over the epoch's samples (F.cross_entropy "
                       "averages over the batch by default)")
     grads = [model.attr(f"{name}.grad") for name in before]
+    grads = [g if g is None else expect_tensor(g, f"{name}.grad", shape=tuple(before[name].shape))
+             for name, g in zip(before, grads, strict=True)]
     if all(g is None or not bool(g.any()) for g in grads):
         return  # zeroed after each step (also correct): nothing left to compare
     if any(g is None for g in grads):
@@ -77,7 +94,9 @@ def test_train_cnn_zeroes_gradients_and_reports_mean_losses(student, load_data, 
              "of the whole model, and optimizer.zero_grad() on an optimizer over model.parameters()")
     g_logits = (torch.softmax(logits.double(), 1) - F.one_hot(y, 10).double()) / n
     ref = student.vjp(model, x, grad_output=g_logits.float())["params"]
-    got, expected = torch.cat([g.flatten() for g in grads]), torch.cat([ref[k].flatten() for k in before])
+    expected = torch.cat([(ref.get(k) if isinstance(ref.get(k), torch.Tensor)
+                           else torch.zeros_like(before[k])).flatten() for k in before])
+    got = torch.cat([g.flatten() for g in grads])
     r = hints.ratio(got, expected)
     if r is not None and abs(r - 2) < 1e-3:
         fail("after 2 training steps the gradients are 2× the gradient of one step: they accumulate",
@@ -91,7 +110,7 @@ def test_predict_uses_eval_mode(student):
     model = student.CNN(dropout=0.5)
     x = torch.rand(256, 1, 8, 8)
     model.method("eval")()
-    expected = model(x).argmax(dim=1)
+    expected = expect_tensor(model(x), "model(x)", shape=(256, 10)).argmax(dim=1)
     model.method("train")()
     got = expect_tensor(student.predict(model, x), "predict(model, x)", shape=(256,), dtype=torch.int64,
                         hint="return logits.argmax(dim=1)")
