@@ -77,8 +77,9 @@ class GraderPlugin:
     """Runs in the judge; never imports student code."""
 
     def __init__(self, spec: AssignmentSpec, session: Session, base_seed: int,
-                 data_dir: str | None = None, references=None):
+                 data_dir: str | None = None, references=None, on_check=None):
         self._spec, self.session, self.base_seed = spec, session, base_seed
+        self.on_check = on_check  # called with each CheckResult as its check finishes
         self.data_dir = data_dir or spec.data_dir
         self._datasets: dict = {}
         self.results: list[CheckResult] = []
@@ -154,6 +155,8 @@ class GraderPlugin:
             hint=hint, duration_s=round(time.perf_counter() - info["start"], 4), seed=seed,
             file=file, line=line,
         ))
+        if self.on_check is not None:
+            self.on_check(self.results[-1])
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call):

@@ -84,8 +84,8 @@ class Session:
             self.worker = None
 
     def _live_worker(self) -> WorkerProcess:
-        if self.import_error is not None:
-            raise self.import_error
+        if self.import_error is not None:  # without the tracebacks of earlier raises, which
+            raise self.import_error.with_traceback(None)  # would grow with every check
         if self.worker is None:
             worker, hello = self.zygote.spawn(
                 workdir=self.workdir, module=self.module, limits=self.limits,

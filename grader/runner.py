@@ -33,8 +33,10 @@ def secret_paths(course: Path) -> list[str]:
 
 def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote: Zygote,
           seed: int | None = None, masks: list[str] = (), data_dir: str | None = None,
-          references=None) -> GradeResult:
+          references=None, on_check=None) -> GradeResult:
     """Grade `submission` (default: the assignment's stub) against `spec`'s checks.
+
+    `on_check(check_result)`, if given, is called as each check finishes (e.g. by a batch).
 
     `references`: where checks' `reference` comes from (a `grader.replay` source); default:
     the reference module, or in a student release the recorded answers.
@@ -57,7 +59,8 @@ def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote
                           forbidden_only_in=spec.forbidden_only_in,
                           masks=secret_paths(course) + data.source_paths(data_dir or spec.data_dir)
                           + list(masks))
-        plugin = GraderPlugin(spec, session, base_seed, data_dir=data_dir, references=references)
+        plugin = GraderPlugin(spec, session, base_seed, data_dir=data_dir, references=references,
+                              on_check=on_check)
         try:
             _run_pytest(spec, plugin)
         finally:

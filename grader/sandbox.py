@@ -175,6 +175,14 @@ def _count_processes(uid: int) -> int:
     return count
 
 
+def die_with_parent() -> None:
+    """Have the kernel SIGKILL this process when its parent ends (Linux only)."""
+    try:
+        _call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except OSError:
+        pass
+
+
 def confine_worker(workdir: str, limits: Limits, pid_namespace: bool, uid: int) -> list[str]:
     """In the worker, before student code: limits, private dir, unprivileged user `uid`."""
     notes: list[str] = []
@@ -216,6 +224,7 @@ def confine_worker(workdir: str, limits: Limits, pid_namespace: bool, uid: int) 
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+        die_with_parent()  # changing the user cleared the parent-death signal set above
     try:
         _call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     except OSError:

@@ -169,6 +169,11 @@ class Zygote:
         self._ctl.settimeout(None)
         self._ready = True
 
+    def wait_ready(self) -> None:
+        """Block until the zygote has imported torch (`spawn` waits by itself)."""
+        with self._lock:
+            self._wait_ready()
+
     def spawn(self, *, workdir: str, module: str, limits: Limits, forbidden: list[str],
               masks: list[str], seed: int) -> tuple[WorkerProcess, dict]:
         """Fork a fresh worker for the submission in `workdir`; returns it and its hello."""

@@ -1,0 +1,266 @@
+"""`grader grade`: a folder of submissions graded in parallel, streamed to disk, resumable.
+
+The batch process imports torch, pytest and the grader once and grades the assignment's
+stub (which lists the checks and warms every import); each submission is then graded
+in a fork of it (`grader.pool`) within a wall-clock budget (`grader.budget`). Each
+result goes to `OUT/results/<id>.json` atomically as soon as it is known; a re-run
+keeps the results whose submission and grading set-up are unchanged (content hashes)
+and grades the rest. The gradebook files are rebuilt from those results at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import sysconfig
+import tempfile
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import __version__, intake, records
+from grader.budget import Budget
+from grader.errors import ConfigError, SubmissionError
+from grader.gradebook import ClassSummary
+from grader.intake import Entry
+from grader.records import Record
+from grader.results import GradeResult
+from grader.spec import AssignmentSpec
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What one `grader grade` run grades, where it writes, and how."""
+
+    spec: AssignmentSpec
+    course: Path
+    submissions: Path
+    out: Path
+    jobs: int
+    timeout_s: float
+    seed: int
+    force: bool = False
+
+    @classmethod
+    def create(cls, spec: AssignmentSpec, submissions: Path, *, course: Path, out: Path | None,
+               jobs: int | None, timeout_s: float, seed: int | None, force: bool) -> Batch:
+        """Resolve and check the folders; defaults: out ./grades/<id>, jobs = cores."""
+        submissions = submissions.resolve()
+        out = (out or Path("grades") / spec.id).resolve()
+        check_folders(submissions, out)
+        if timeout_s <= 0:
+            raise ConfigError(f"--timeout must be a positive number of seconds, got {timeout_s:g}")
+        return cls(spec=spec, course=course, submissions=submissions, out=out,
+                   jobs=jobs or default_jobs(), timeout_s=timeout_s,
+                   seed=spec.seed if seed is None else seed, force=force)
+
+    @property
+    def results_dir(self) -> Path:
+        return self.out / "results"
+
+    def result_path(self, sid: str) -> Path:
+        return self.results_dir / f"{sid}.json"
+
+    @property
+    def masks(self) -> list[str]:
+        """Folders no worker may see: every student's hand-in and every result."""
+        return [str(self.submissions), str(self.out)]
+
+
+@dataclass
+class Plan:
+    """The entries found, and which of them this run grades."""
+
+    entries: list[Entry]
+    hidden: list[str]  # hidden entries (.DS_Store, .git), never graded
+    digests: dict[str, str] = field(default_factory=dict)  # content hash, by student id
+    todo: list[Entry] = field(default_factory=list)
+    kept: int = 0  # results reused from an earlier run
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS
+        return max(1, os.cpu_count() or 1)
+
+
+def config_hash(spec: AssignmentSpec, *, seed: int, timeout_s: float) -> str:
+    """sha256 of everything besides the submission that a grade depends on."""
+    digest = hashlib.sha256(f"grader {__version__}\0{spec.id}\0{seed}\0{timeout_s:g}\0".encode())
+    files = [spec.root / "assignment.toml"]
+    for folder in (spec.checks_dir, spec.reference):
+        if folder.is_dir():
+            files += sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
+    for path in files:
+        digest.update(f"{path.relative_to(spec.root.parent.parent)}\0".encode())
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def check_folders(submissions: Path, out: Path) -> None:
+    """Refuse folder choices that would mix results with hand-ins or hide Python from workers."""
+    if not submissions.is_dir():
+        raise ConfigError(f"{submissions}: no such folder (expected one entry per student in it)")
+    if _inside(out, submissions):
+        raise ConfigError(f"--out {out} is inside the submissions folder {submissions}; "
+                          "choose an output folder outside it")
+    if _inside(submissions, out):
+        raise ConfigError(f"the submissions folder {submissions} is inside --out {out}; "
+                          "choose an output folder outside it")
+    needed = {Path(tempfile.gettempdir()).resolve(), Path(sys.prefix).resolve(),
+              Path(sysconfig.get_paths()["purelib"]).resolve()}
+    for folder in (submissions, out):
+        for path in needed:
+            if _inside(path, folder):
+                raise ConfigError(f"{folder} contains {path}, which graded code needs; workers "
+                                  "cannot be kept out of it: use a folder that does not")
+
+
+def plan(batch: Batch, config: str) -> Plan:
+    """Find the entries; keep earlier results whose content and set-up are unchanged."""
+    entries, hidden = intake.scan(batch.submissions)
+    result = Plan(entries=entries, hidden=hidden)
+    for stale in batch.results_dir.glob(".*.tmp") if batch.results_dir.is_dir() else []:
+        stale.unlink(missing_ok=True)  # left by a run killed while writing
+    for entry in entries:
+        digest = result.digests[entry.id] = intake.content_hash(entry)
+        old = None if batch.force else records.load(batch.result_path(entry.id))
+        if (old is not None and old.status != "error" and old.config_hash == config
+                and old.entry == entry.name and old.content_hash == digest):
+            result.kept += 1
+        else:
+            result.todo.append(entry)
+    return result
+
+
+def _clean(text: str, paths: dict[str, str]) -> str:
+    """`text` with temporary or absolute paths replaced by what the student knows them as."""
+    for path, name in sorted(paths.items(), key=lambda kv: -len(kv[0])):
+        text = text.replace(path, name)
+    return text
+
+
+def failed(entry: Entry, template: GradeResult, status: str, problem: str, *, digest: str,
+           config: str, detail: str = "") -> Record:
+    """The record of an entry that could not be graded: every check failed with `problem`."""
+    result = records.not_graded(template, entry.name, f"not graded: {problem}")
+    return Record(id=entry.id, entry=entry.name, kind=entry.kind, content_hash=digest,
+                  config_hash=config, status=status, error=problem, result=result, detail=detail)
+
+
+def grade_entry(batch: Batch, entry: Entry, zygote, template: GradeResult, *, digest: str,
+                config: str) -> Record:
+    """Grade one entry within its time budget (in a judge process; never raises)."""
+    from grader.runner import grade
+
+    budget = Budget(zygote, batch.timeout_s)
+    try:
+        with tempfile.TemporaryDirectory(prefix="grader-intake-") as tmp:
+            try:
+                path, notes = intake.unpack(entry, batch.spec, Path(tmp))
+                result = grade(batch.spec, path, course=batch.course, zygote=budget,
+                               seed=batch.seed, masks=batch.masks, on_check=budget.on_check)
+            except SubmissionError as exc:
+                problem = _clean(str(exc), {str(Path(tmp) / "submission"): entry.name,
+                                            str(entry.path): entry.name, tmp: entry.name})
+                return failed(entry, template, "unreadable", problem, digest=digest,
+                              config=config)
+        status, error = budget.settle(result)
+        result.submission = entry.name
+        return Record(id=entry.id, entry=entry.name, kind=entry.kind, content_hash=digest,
+                      config_hash=config, status=status, error=error, notes=notes, result=result)
+    except Exception as exc:  # noqa: BLE001 - a grader bug must cost one submission, not the batch
+        budget.cancel()
+        problem = f"the grader failed on this submission ({type(exc).__name__}: {exc})"
+        return failed(entry, template, "error", problem, digest=digest, config=config,
+                      detail=traceback.format_exc())
+
+
+@dataclass
+class Outcome:
+    """What a run did: every entry's record (sorted by id) and what was reused."""
+
+    plan: Plan
+    records: list[Record]
+    graded_now: int
+
+
+def run(batch: Batch, *, on_start: Callable[[int, int], None] = lambda total, kept: None,
+        on_record: Callable[[Record], None] = lambda record: None,
+        tick: Callable[[], None] = lambda: None) -> Outcome:
+    """Grade what needs grading, streaming each record to disk; returns every record."""
+    from grader.pool import JudgePool
+    from grader.runner import grade
+
+    config = config_hash(batch.spec, seed=batch.seed, timeout_s=batch.timeout_s)
+    work = plan(batch, config)
+    batch.results_dir.mkdir(parents=True, exist_ok=True)
+    on_start(len(work.entries), work.kept)
+    if work.todo:
+        pool = JudgePool(min(batch.jobs, len(work.todo)))
+        try:
+            template = grade(batch.spec, None, course=batch.course, zygote=pool.zygotes[0],
+                             seed=batch.seed, masks=batch.masks)  # lists the checks, warms up
+
+            def finish(record: Record) -> None:
+                records.save(batch.result_path(record.id), record)
+                on_record(record)
+
+            gradable = []
+            for entry in work.todo:
+                if entry.kind == "unreadable":
+                    finish(failed(entry, template, "unreadable", entry.problem,
+                                  digest=work.digests[entry.id], config=config))
+                else:
+                    gradable.append(entry)
+
+            def judge(entry: Entry, zygote) -> None:  # in a fork
+                record = grade_entry(batch, entry, zygote, template,
+                                     digest=work.digests[entry.id], config=config)
+                records.save(batch.result_path(entry.id), record)
+
+            def done(entry: Entry, outcome) -> None:
+                digest = work.digests[entry.id]
+                record = records.load(batch.result_path(entry.id)) if outcome.ok else None
+                if record is None or (record.content_hash, record.config_hash) != (digest, config):
+                    reason = outcome.reason or "the judge process ended without a result"
+                    finish(failed(entry, template, "error",
+                                  f"the grader failed on this submission: {reason}",
+                                  digest=digest, config=config))
+                else:
+                    on_record(record)
+
+            pool.run(gradable, judge, limit_s=batch.timeout_s, done=done, tick=tick,
+                     log_path=str(batch.out / "judge.log"))
+        finally:
+            pool.close()
+    found = []
+    for entry in work.entries:
+        record = records.load(batch.result_path(entry.id))
+        if record is None:
+            raise ConfigError(f"{batch.result_path(entry.id)}: missing or unreadable after "
+                              "grading; run the command again")
+        found.append(record)
+    return Outcome(plan=work, records=found, graded_now=len(work.todo))
+
+
+def publish(batch: Batch, outcome: Outcome) -> ClassSummary:
+    """Write grades.csv, grades.json, feedback/<id>.md and summary.html from the records."""
+    from grader import feedback, gradebook, summary
+
+    rows = outcome.records
+    stats = gradebook.summarise(rows)
+    records.write_atomic(batch.out / "grades.csv", gradebook.grades_csv(rows))
+    records.write_atomic(batch.out / "grades.json",
+                         gradebook.grades_json(rows, stats, outcome.plan.hidden))
+    for record in rows:
+        records.write_atomic(batch.out / "feedback" / f"{record.id}.md", feedback.render(record))
+    records.write_atomic(batch.out / "summary.html", summary.page(stats, rows))
+    return stats

@@ -1,0 +1,94 @@
+"""One graded submission on disk: `results/<id>.json`, written atomically as it finishes.
+
+A record is the submission's `GradeResult` (the schema of `grader check --format json`)
+plus what the batch needs: the entry it came from, the content hash that lets a re-run
+skip it, the status and the reason when it could not be graded normally.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.results import CheckResult, GradeResult
+
+RECORD_VERSION = 1
+# graded: every check ran; crashed: the module did not import, or its worker died in a
+# check; timeout: the submission's time budget ran out; unreadable: nothing to grade;
+# error: the grader itself failed (regraded on the next run).
+STATUSES = ("graded", "crashed", "timeout", "unreadable", "error")
+FAILURES = ("crashed", "timeout", "unreadable", "error")
+
+
+@dataclass
+class Record:
+    """The batch's view of one student."""
+
+    id: str
+    entry: str  # the file or folder name in the submissions folder
+    kind: str
+    content_hash: str
+    config_hash: str
+    status: str  # one of STATUSES
+    result: GradeResult
+    error: str = ""  # one line, for the gradebook and the failures table
+    notes: list[str] = field(default_factory=list)  # for the student (e.g. notebook lines dropped)
+    detail: str = ""  # the grader's traceback, for status "error" only
+
+    def to_dict(self) -> dict:
+        return {"record_version": RECORD_VERSION, "id": self.id, "entry": self.entry,
+                "kind": self.kind, "content_hash": self.content_hash,
+                "config_hash": self.config_hash, "status": self.status, "error": self.error,
+                "notes": self.notes, "detail": self.detail, "result": self.result.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Record:
+        keep = {"id", "entry", "kind", "content_hash", "config_hash", "status", "error", "notes",
+                "detail"}
+        return cls(result=GradeResult.from_dict(data["result"]),
+                   **{k: v for k, v in data.items() if k in keep})
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one step: readers see the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save(path: Path, record: Record) -> None:
+    write_atomic(path, json.dumps(record.to_dict(), indent=1) + "\n")
+
+
+def load(path: Path) -> Record | None:
+    """The record at `path`, or None when there is none or it cannot be read."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("record_version") != RECORD_VERSION:
+            return None
+        return Record.from_dict(data)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def not_graded(template: GradeResult, submission: str, reason: str) -> GradeResult:
+    """`template`'s checks (one per check of the assignment), all failed with `reason`."""
+    checks = [CheckResult(id=c.id, name=c.name, tier=c.tier, status="failed", score=0.0,
+                          max_score=c.max_score, message=reason, seed=c.seed)
+              for c in template.checks]
+    return GradeResult(assignment=template.assignment, title=template.title,
+                       submission=submission, seed=template.seed, checks=checks)
