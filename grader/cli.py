@@ -244,3 +244,68 @@ def validate_cmd(assignments: tuple[str, ...], seeds: int, course: Path | None) 
         zygote.close()
     render(found, Console())
     sys.exit(EXIT_PASSED if all(v.ok for v in found) else EXIT_FAILED)
+
+
+@main.command("grade")
+@click.argument("assignment")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the gradebook. Default: ./grades/ASSIGNMENT.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Submissions graded at once. Default: the number of cores.")
+@click.option("--timeout", type=float, default=300.0, show_default=True,
+              help="Wall-clock seconds one submission may take; checks left then do not run.")
+@click.option("--force", is_flag=True, help="Grade every submission again, even unchanged ones.")
+@click.option("--seed", type=int, default=None, help="Base seed (default: the assignment's).")
+@course_option
+def grade_cmd(assignment: str, submissions: Path, out: Path | None, jobs: int | None,
+              timeout: float, force: bool, seed: int | None, course: Path | None) -> None:
+    """Grade every submission in SUBMISSIONS: a gradebook, feedback, a class summary.
+
+    SUBMISSIONS holds one entry per student, named by the student id: a folder, a .py
+    file, a .zip archive or a .ipynb notebook. OUT gets grades.csv, grades.json,
+    feedback/<id>.md, summary.html and results/<id>.json (one per submission, written as
+    it finishes). Running the same command again grades only what changed.
+
+    Exit status: 0 every entry has a result; 1 the grader itself failed on some
+    submission (see the table; they are graded again on the next run); 2 usage error;
+    130 interrupted (results so far are kept).
+
+    \b
+    Examples:
+      grader grade hw1 submissions/
+      grader grade hw1 submissions/ --out gradebook/hw1 -j 8 --timeout 120
+      grader grade hw1 submissions/ --force
+    """
+    import signal
+
+    from grader.batch import Batch, publish, run
+    from grader.course import load_assignment
+    from grader.progress import BatchProgress
+    from grader.summary import render, render_failures
+
+    root = _course(course)
+    batch = Batch.create(load_assignment(root, assignment), submissions, course=root, out=out,
+                         jobs=jobs, timeout_s=timeout, seed=seed, force=force)
+    console = Console()
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        with BatchProgress(console) as progress:
+            outcome = run(batch, on_start=progress.start, on_record=progress.record,
+                          tick=progress.tick)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: the results so far are in {batch.results_dir}; run the same "
+                   "command again to grade the rest", err=True)
+        sys.exit(130)
+    stats = publish(batch, outcome)
+    render(stats, console)
+    render_failures(outcome.records, console)
+    console.print(f"gradebook: {batch.out / 'grades.csv'} · feedback: {batch.out / 'feedback'} "
+                  f"· summary: {batch.out / 'summary.html'} ({outcome.graded_now} graded now, "
+                  f"{outcome.plan.kept} kept)")
+    errors = sum(r.status == "error" for r in outcome.records)
+    sys.exit(EXIT_FAILED if errors else EXIT_PASSED)

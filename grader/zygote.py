@@ -30,6 +30,9 @@ def _monitor(ctl: socket.socket, request: dict, chan: int, out: int, status: int
 
     ctl.close()
     os.setsid()
+    sandbox.die_with_parent()  # a monitor, and so its worker, never outlives the zygote
+    if os.getppid() == 1:  # the zygote ended before that took effect
+        os._exit(0)
     request["uid"] = sandbox.UID_BASE + os.getpid()  # a user of its own: unique while it lives
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     notes, pid_namespace = sandbox.enter_namespaces(request.get("masks", []), request["workdir"])
