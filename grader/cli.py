@@ -212,8 +212,8 @@ def release(assignments: tuple[str, ...], out: Path, force: bool, course: Path |
         console.print(f"[bold]{r.id}[/] {r.title}: {r.public_checks} public checks "
                       f"({r.public_points:g} points), {r.recorded} recorded reference answers; "
                       f"{r.hidden_checks} hidden checks ({r.hidden_points:g} points) left out")
-    console.print(f"[green]release written to {out}[/] (students: pip install -e . && "
-                  f"grader check {released[0].id})")
+    console.print(f"[green]release written to {out}[/]: its README.md tells students how to "
+                  "install it and check their work")
 
 
 @main.command("validate")
