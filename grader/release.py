@@ -64,8 +64,11 @@ def build(course: Path, assignments: list[str], out: Path, *, zygote: Zygote,
     specs = [load_assignment(course, aid) for aid in dict.fromkeys(assignments)]
     out = out.resolve()
     _check_out(course.resolve(), out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    except OSError as exc:
+        raise ConfigError(f"{out}: cannot write a release there ({exc.strerror})") from None
     try:
         released = [_release_assignment(spec, staging, course, zygote) for spec in specs]
         _copy_tree(Path(grader.__file__).parent, staging / "grader")
@@ -81,6 +84,9 @@ def build(course: Path, assignments: list[str], out: Path, *, zygote: Zygote,
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ConfigError(f"{out}: writing the release failed ({exc})") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -237,8 +243,9 @@ or configuration error, printed as one line.
 
 ## Continuous integration
 
-`{WORKFLOW}` runs `grader check` for every assignment on each push: the job summary shows a
-table of the checks, and failed checks are annotated on your code.
+The workflow `{WORKFLOW}` runs `grader check` for every assignment on each
+push (edit its `assignment:` list to the ones you work on): the job summary shows a table of the
+checks, and failed checks are annotated on your code.
 """
 
 
