@@ -114,6 +114,14 @@ FORBIDDEN = {
         "torch.autograd.backward", "called",
         AUTOGRAD_BACKWARD.format(call='ag = __import__("importlib").import_module("torch.autograd")\n'
                                       '    getattr(ag, "back" + "ward")(out, grad_out)')),
+    "torch.autograd.backward (static)": (
+        "torch.autograd.backward", "uses",
+        AUTOGRAD_BACKWARD.format(call="torch.autograd.backward(out, grad_out)")),
+    "torch.autograd.forward_ad (static)": (
+        "torch.autograd.forward_ad", "uses",
+        AUTOGRAD_BACKWARD.format(call="with torch.autograd.forward_ad.dual_level():\n"
+                                      "        pass\n"
+                                      "    out.backward(grad_out)")),
     "torch.autograd.functional (static)": (
         "torch.autograd.functional", "uses",
         AUTOGRAD_BACKWARD.format(call="torch.autograd.functional.vjp(lambda v: v * 2, x, x)\n"
