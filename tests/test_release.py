@@ -1,6 +1,7 @@
 """`grader release`: a student bundle without reference code or hidden checks whose public
 checks still run, in a fresh virtual environment, from the reference's recorded answers."""
 
+import ast
 import json
 import os
 import re
@@ -17,9 +18,18 @@ from grader.course import load_assignment
 from grader.errors import ConfigError
 from grader.release import MARKER, WORKFLOW, build, torch_pin
 from grader.runner import grade
-from grader.spec import load_spec
 
 HW1 = load_assignment(COURSE, "hw1")
+
+
+def check_ids(folder: Path) -> list[str]:
+    return [n.name for p in sorted(folder.rglob("test_*.py")) for n in ast.parse(p.read_text()).body
+            if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+
+
+PUBLIC, HIDDEN = check_ids(HW1.checks_dir / "public"), check_ids(HW1.checks_dir / "hidden")
+PUBLIC_POINTS = sum(HW1.points_for(c) for c in PUBLIC)
+HIDDEN_POINTS = sum(HW1.points_for(c) for c in HIDDEN)
 
 
 @pytest.fixture(scope="session")
@@ -61,8 +71,8 @@ def test_release_holds_the_stub_public_checks_recorded_answers_and_the_grader(bu
     for path in (HW1.checks_dir / "public").glob("test_*.py"):
         assert (hw1 / "checks" / "public" / path.name).read_bytes() == path.read_bytes()
     tape = json.loads((hw1 / "checks" / "release.json").read_text())
-    assert set(tape["checks"]) <= set(load_spec(hw1, Path("/nonexistent")).check_ids())
-    assert tape["hidden"] == {"checks": 5, "points": 5.0} and tape["seed"] == HW1.seed
+    assert set(tape["checks"]) <= set(PUBLIC) and tape["seed"] == HW1.seed
+    assert tape["hidden"] == {"checks": len(HIDDEN), "points": HIDDEN_POINTS} and len(HIDDEN) > 0
     assert (bundle / "grader" / "cli.py").is_file() and (bundle / "grader" / "replay.py").is_file()
     assert 'grader = "grader.cli:main"' in (bundle / "pyproject.toml").read_text()
     assert json.loads((bundle / MARKER).read_text())["assignments"] == ["hw1"]
@@ -88,7 +98,7 @@ def test_release_grades_a_submission_exactly_as_the_instructor_public_checks_do(
     spec = load_assignment(bundle, "hw1")
     assert not spec.reference.exists()
     student = grade(spec, buggy, course=bundle, zygote=zygote)
-    assert student.notes and "5 hidden checks" in student.notes[0]
+    assert student.notes and f"{len(HIDDEN)} hidden checks" in student.notes[0]
     assert {c.tier for c in student.checks} == {"public"}
     for c in student.checks:
         expected = instructor[c.id]
@@ -167,13 +177,14 @@ def test_bundle_installs_in_a_fresh_venv_and_checks_stub_and_solution(bundle, bu
                   str(tmp_path / "stub.json"))
     assert stub.returncode == 1, stub.stdout + stub.stderr
     result = json.loads((tmp_path / "stub.json").read_text())
-    assert result["score"] == 0 and result["max_score"] == 22
+    assert result["score"] == 0 and result["max_score"] == PUBLIC_POINTS
     assert {c["tier"] for c in result["checks"]} == {"public"}
-    assert "5 hidden checks (5 points) are not in this release" in " ".join(stub.stdout.split())
+    assert (f"{len(HIDDEN)} hidden checks ({HIDDEN_POINTS:g} points) are not in this release"
+            in " ".join(stub.stdout.split()))
 
     repo = tmp_path / "student-repo"
     shutil.copytree(bundle, repo)
     shutil.copyfile(HW1.reference / "tensor_ops.py", repo / "assignments" / "hw1" / "tensor_ops.py")
     solved = run_in(bundle_venv, repo, "check", "hw1")
     assert solved.returncode == 0, solved.stdout + solved.stderr
-    assert "total: 22/22" in solved.stdout
+    assert f"total: {PUBLIC_POINTS:g}/{PUBLIC_POINTS:g}" in solved.stdout
