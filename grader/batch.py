@@ -95,7 +95,7 @@ def config_hash(spec: AssignmentSpec, *, seed: int, timeout_s: float) -> str:
         if folder.is_dir():
             files += sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
     for path in files:
-        digest.update(f"{path.relative_to(spec.root.parent.parent)}\0".encode())
+        digest.update(f"{os.path.relpath(path, spec.root.parent.parent)}\0".encode())
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 
@@ -126,6 +126,10 @@ def check_folders(submissions: Path, out: Path) -> None:
 def plan(batch: Batch, config: str) -> Plan:
     """Find the entries; keep earlier results whose content and set-up are unchanged."""
     entries, hidden = intake.scan(batch.submissions)
+    if not entries:
+        also = f" (only hidden entries: {', '.join(hidden)})" if hidden else ""
+        raise ConfigError(f"{batch.submissions}: no submissions in it{also}; expected one folder, "
+                          ".py, .zip or .ipynb per student")
     result = Plan(entries=entries, hidden=hidden)
     for stale in batch.results_dir.glob(".*.tmp") if batch.results_dir.is_dir() else []:
         stale.unlink(missing_ok=True)  # left by a run killed while writing
@@ -197,15 +201,16 @@ def run(batch: Batch, *, on_start: Callable[[int, int], None] = lambda total, ke
         tick: Callable[[], None] = lambda: None) -> Outcome:
     """Grade what needs grading, streaming each record to disk; returns every record."""
     from grader.pool import JudgePool
-    from grader.runner import grade
 
     config = config_hash(batch.spec, seed=batch.seed, timeout_s=batch.timeout_s)
     work = plan(batch, config)
     batch.results_dir.mkdir(parents=True, exist_ok=True)
     on_start(len(work.entries), work.kept)
     if work.todo:
-        pool = JudgePool(min(batch.jobs, len(work.todo)))
+        pool = JudgePool(min(batch.jobs, len(work.todo)))  # zygotes import torch meanwhile
         try:
+            from grader.runner import grade
+
             template = grade(batch.spec, None, course=batch.course, zygote=pool.zygotes[0],
                              seed=batch.seed, masks=batch.masks)  # lists the checks, warms up
 
@@ -232,7 +237,8 @@ def run(batch: Batch, *, on_start: Callable[[int, int], None] = lambda total, ke
                 if record is None or (record.content_hash, record.config_hash) != (digest, config):
                     reason = outcome.reason or "the judge process ended without a result"
                     finish(failed(entry, template, "error",
-                                  f"the grader failed on this submission: {reason}",
+                                  f"the grader failed on this submission: {reason} "
+                                  f"(details in {batch.out / 'judge.log'})",
                                   digest=digest, config=config))
                 else:
                     on_record(record)

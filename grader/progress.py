@@ -47,18 +47,19 @@ class BatchProgress:
         self._task = None
 
     def __enter__(self) -> BatchProgress:
-        self._progress.start()
         return self
 
     def __exit__(self, *exc) -> None:
-        self._progress.refresh()
-        self._progress.stop()
+        if self._task is not None:
+            self._progress.refresh()
+            self._progress.stop()
 
     def start(self, total: int, kept: int) -> None:
         if kept:
             self.console.print(f"{kept} of {total} submissions already graded and unchanged: "
                                "kept (--force grades them again)")
         self._task = self._progress.add_task("grading", total=total, completed=kept, counts="")
+        self._progress.start()
         self._progress.refresh()
 
     def record(self, record: Record) -> None:

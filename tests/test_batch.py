@@ -421,6 +421,8 @@ def test_bad_folders_are_one_line_usage_errors(classroom, tmp_path):
     assert "Traceback" not in proc.stderr
     proc = run_cli("grade", "hw1", str(tmp_path), "--timeout", "0")
     assert proc.returncode == 2 and "--timeout" in proc.stderr
+    proc = run_cli("grade", "hw1", str(tmp_path), "--out", str(tmp_path.parent / "empty-out"))
+    assert proc.returncode == 2 and "no submissions in it" in proc.stderr
 
 
 def test_a_worker_that_leaves_its_process_group_is_still_killed(grade_with, tmp_path):
