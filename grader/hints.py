@@ -104,8 +104,9 @@ ERROR_HINTS = (
      "an in-place operation (x += ..., x.relu_(), x[...] = ...) changed a tensor autograd still "
      "needed: use the out-of-place form (x = x + ...)"),
     ("a leaf Variable that requires grad is being used in an in-place operation",
-     "a parameter (a leaf of the autograd graph) was changed in place while autograd records: "
-     "update parameters inside `with torch.no_grad():` (p -= lr * p.grad), then zero p.grad"),
+     "a tensor that requires grad (a parameter, or an input being differentiated) was changed "
+     "in place: update parameters inside `with torch.no_grad():` (p -= lr * p.grad); anywhere "
+     "else build a new tensor (x = x * mask, not x[...] = 0 or x *= ...)"),
     ("mat1 and mat2 shapes cannot be multiplied",
      "the shapes in a matrix product do not fit: check which dimension is which (and whether "
      "a sizes is hard-coded instead of read from the input's shape)"),

@@ -208,6 +208,8 @@ class Student:
         Returns {"out": tensor, "grads": [grad of args[i] for i in wrt],
         "params": {name: grad} for a module}.
         """
+        if isinstance(fn, RemoteRef) and fn._handle is None:  # as a call would: static check
+            self._session.check_static(fn._path[0])
         target = fn._target()
         return self._session._send({"op": "vjp", "target": target, "wrt": list(wrt)},
                                    f"{fn._describe()} (forward and backward)",
