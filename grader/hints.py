@@ -109,7 +109,7 @@ ERROR_HINTS = (
      "else build a new tensor (x = x * mask, not x[...] = 0 or x *= ...)"),
     ("mat1 and mat2 shapes cannot be multiplied",
      "the shapes in a matrix product do not fit: check which dimension is which (and whether "
-     "a sizes is hard-coded instead of read from the input's shape)"),
+     "a size is hard-coded instead of read from the input's shape)"),
     ("does not require grad and does not have a grad_fn",
      "the tensor is detached from the autograd graph (.data, .detach(), .numpy() or a new "
      "tensor built from values): keep the computation in torch operations"),

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from grader.checking import assert_close, best_time, expect_tensor, fail
+from grader.checking import assert_close, best_time, expect_tensor, fail, within_budget
 
 
 def test_share_numpy_shares_memory(student, spec):
@@ -48,16 +48,20 @@ def test_pairwise_distances_match_reference(student, reference, spec):
 
 
 def test_pairwise_distances_are_vectorised(student, spec):
-    """pairwise_distances on 400 x 300 points is within the time budget of torch.cdist"""
-    x, y = torch.randn(400, 64), torch.randn(300, 64)
-    xh, yh = student.put(x), student.put(y)
-    student.pairwise_distances.keep(xh, yh)  # warm up (and fail fast if not implemented)
+    """pairwise_distances on 2000 x 1500 points is within the time budget of torch.cdist"""
+    x, y = torch.randn(2000, 64), torch.randn(1500, 64)
     baseline = best_time(lambda: torch.cdist(x, y))
-    with student.time_limit(30):
-        got = best_time(lambda: student.pairwise_distances.keep(xh, yh))
     limit = spec.threshold("max_slowdown_vs_cdist")
+    hint = ("replace Python loops with whole-tensor operations: "
+            "(x*x).sum(1)[:, None] + (y*y).sum(1)[None, :] - 2 * x @ y.T")
+    xh, yh = student.put(x), student.put(y)
+    budget = max(2.0, 4 * limit * baseline)  # the first call may be slower; a loop never fits
+    with within_budget(student, budget, what="pairwise_distances on 2000 x 1500 points",
+                       why=f"{limit:g}x torch.cdist's {baseline * 1e3:.1f} ms, with room for a "
+                           "first call", hint=hint):
+        student.pairwise_distances.keep(xh, yh)  # warm-up (and fail fast if not implemented)
+        got = best_time(lambda: student.pairwise_distances.keep(xh, yh))
     if got > limit * baseline:
-        fail(f"pairwise_distances took {got * 1e3:.1f} ms for 400 x 300 points, "
+        fail(f"pairwise_distances took {got * 1e3:.1f} ms for 2000 x 1500 points, "
              f"{got / baseline:.0f}x torch.cdist's {baseline * 1e3:.2f} ms (allowed: {limit:g}x)",
-             "replace Python loops with whole-tensor operations: "
-             "(x*x).sum(1)[:, None] + (y*y).sum(1)[None, :] - 2 * x @ y.T")
+             hint)
