@@ -124,8 +124,9 @@ def list_cmd(course: Path | None) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Also show what the student's code printed.")
 @click.option("--data-dir", type=click.Path(exists=True, file_okay=False, resolve_path=True,
                                           path_type=Path),
-              default=None, help="Folder with MNIST / Fashion-MNIST IDX files, for checks that "
-              "train on them. Default: [assignment] data_dir in assignment.toml.")
+              default=None, help="Folder with MNIST / Fashion-MNIST IDX files (plain or .gz), "
+              "for checks that load those datasets; the shipped assignments train on the bundled "
+              "digits. Default: [assignment] data_dir in assignment.toml.")
 @course_option
 def check(assignment: str, submission: Path | None, fmt: str, output: Path | None,
           min_score: tuple[float, bool] | None, hidden_visibility: str,
@@ -142,7 +143,7 @@ def check(assignment: str, submission: Path | None, fmt: str, output: Path | Non
       grader check hw3 --format json --output result.json --seed 7
       grader check hw1 --format junit --output report.xml --min-score 80%
       grader check hw1 --format gradescope --output /autograder/results/results.json
-      grader check hw6 --data-dir ~/data/fashion-mnist
+      grader check hw7 --data-dir ~/data/fashion-mnist
     """
     from grader.workers import Zygote
 
