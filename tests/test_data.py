@@ -165,11 +165,13 @@ def test_idx_folder_problems_name_the_folder_and_file(tmp_path):
 
 # ----------------------------------------------------------------------------- end to end
 
-CHECKS = '''
+CHECKS = r'''
 import os
+
+import pytest
 import torch
 
-from grader.checking import check_training
+from grader.checking import CheckFailed, check_training
 
 
 def test_nearest_centroid_classifies_the_idx_test_images(student, reference, load_data, seed):
@@ -191,9 +193,21 @@ def test_the_worker_is_seeded_for_each_check(student, seed):
 def test_the_data_folder_is_hidden_from_student_code(student, spec):
     """student code cannot read the held-out labels"""
     assert student.peek(os.environ["IDX_LABELS"]) is None
+
+
+def test_training_over_its_time_budget_fails_naming_the_budget(student, reference):
+    """a training call that overruns its time budget fails the check and says so"""
+    with pytest.raises(CheckFailed, match=r"^slow training did not finish within its time budget "
+                       r"of 1 s \(10x the reference's 0.0\d s on the same data, at least 1 s, "
+                       r"at most 2 s\)$"):
+        check_training(student, reference, lambda impl: impl.slow(5 if impl is student else 0),
+                       torch.zeros(3), threshold=1.0, factor=10, floor_s=1, cap_s=2,
+                       what="slow training")
 '''
 
 SOLUTION = '''
+import time
+
 import torch
 
 
@@ -212,6 +226,11 @@ def peek(path):
             return fh.read()
     except OSError:
         return None
+
+
+def slow(seconds):
+    time.sleep(seconds)
+    return torch.zeros(3, dtype=torch.int64)
 '''
 
 
@@ -239,7 +258,7 @@ def test_grader_check_trains_on_idx_files_given_with_data_dir(tmp_path):
     proc = run_cli("check", "idx", "--course", str(course), "--submission", str(solution),
                    "--data-dir", str(folder), env=env)
     assert proc.returncode == (0 if os.geteuid() == 0 else 1), proc.stdout + proc.stderr
-    assert ("total: 3/3" if os.geteuid() == 0 else "total: 2/3") in proc.stdout
+    assert ("total: 4/4" if os.geteuid() == 0 else "total: 3/4") in proc.stdout
 
 
 
@@ -252,6 +271,7 @@ def test_data_dir_in_assignment_toml_is_relative_to_the_course(tmp_path, grade_w
     checks = by_id(result)
     assert checks["test_nearest_centroid_classifies_the_idx_test_images"].status == "passed"
     assert checks["test_the_worker_is_seeded_for_each_check"].status == "passed"
+    assert checks["test_training_over_its_time_budget_fails_naming_the_budget"].status == "passed"
 
 
 def test_a_check_that_needs_a_missing_data_dir_stops_the_run(tmp_path, grade_with):

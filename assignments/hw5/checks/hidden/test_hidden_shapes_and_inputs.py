@@ -41,6 +41,12 @@ def test_mlp_of_other_sizes(student, spec):
     """the MLP works for other layer sizes (7 → 5 → 4 → 2), nothing hard-coded"""
     model = student.MLP(7, 5, 4, 2, 0.3, 0.3)
     params = {name: value.detach() for name, value in dict(model.named_parameters()).items()}
+    shapes = {"fc1.weight": (5, 7), "fc1.bias": (5,), "fc2.weight": (4, 5), "fc2.bias": (4,),
+              "fc3.weight": (2, 4), "fc3.bias": (2,)}
+    got = {name: tuple(value.shape) for name, value in params.items()}
+    if got != shapes:
+        fail(f"MLP(7, 5, 4, 2) should have parameters {shapes}, got {got}",
+             "use the constructor's arguments for every layer size")
     model.eval()
     x = torch.randn(9, 7)
     h = (x @ params["fc1.weight"].T + params["fc1.bias"]).clamp(min=0)
