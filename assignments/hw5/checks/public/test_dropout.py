@@ -64,8 +64,14 @@ def diagnose_fractions(fractions: dict[float, float], z: float) -> str:
 
 def train_outputs(student, x: torch.Tensor) -> dict[float, torch.Tensor]:
     """dropout(x, p, training=True) for every p in PS (a fresh copy of x each time), validated."""
-    return {p: expect_tensor(student.dropout(x, p, True), f"dropout(x, {p}, training=True)",
-                             shape=tuple(x.shape), dtype=x.dtype) for p in PS}
+    outputs = {}
+    for p in PS:
+        what = f"dropout(x, {p}, training=True)"
+        outputs[p] = expect_tensor(student.dropout(x, p, True), what, shape=tuple(x.shape),
+                                   dtype=x.dtype)
+        if not torch.isfinite(outputs[p]).all():
+            fail(f"{what} has NaN or inf entries", "out = x * keep / (1 - p) is finite for p < 1")
+    return outputs
 
 
 def zero_fractions(outputs: dict[float, torch.Tensor]) -> dict[float, float]:
