@@ -51,6 +51,20 @@ def by_id(result: GradeResult) -> dict:
     return {c.id: c for c in result.checks}
 
 
+def without_durations(result: GradeResult) -> dict:
+    """The JSON result minus wall times: what must be identical between two runs."""
+    data = result.to_dict()
+    data.pop("duration_s")
+    for check in data["checks"]:
+        check.pop("duration_s")
+    return data
+
+
+def lost_checks(result: GradeResult) -> set[str]:
+    """Ids of the checks that did not pass."""
+    return {c.id for c in result.checks if c.status != "passed"}
+
+
 def stub_with(assignment: str, tmp_path: Path, extra: str, *, module: str | None = None) -> Path:
     """The assignment's stub with `extra` code appended: a hostile or buggy submission."""
     spec = load_assignment(COURSE, assignment)

@@ -2,7 +2,7 @@
 mistake, each forbidden API (statically and at run time), and reproducible results."""
 
 import pytest
-from conftest import COURSE, by_id, reference_with
+from conftest import by_id, lost_checks, reference_with, without_durations
 
 HW = "hw3"
 TRANSPOSED = "PyTorch stores a Linear weight as (out_features, in_features)"
@@ -13,24 +13,6 @@ USES_FORWARD = {
     "test_forward_any_leading_dims", "test_gradients_any_leading_dims", "test_forward_without_bias",
 }
 
-
-def lost(result) -> set[str]:
-    return {c.id for c in result.checks if c.status != "passed"}
-
-
-def test_stub_scores_zero_with_not_implemented_per_check(grade_with):
-    result = grade_with(HW, COURSE / "assignments" / HW)
-    assert result.score == 0 and result.max_score == 21
-    assert len(result.checks) == 14
-    for check in result.checks:
-        assert check.status == "failed"
-        assert check.message.startswith("not implemented: Task 1.1"), (check.id, check.message)
-
-
-def test_reference_scores_full_marks(grade_with):
-    result = grade_with(HW, COURSE / "reference" / HW)
-    assert [(c.id, c.message) for c in result.checks if c.status != "passed"] == []
-    assert result.score == result.max_score == 21
 
 
 IN_PLACE_1D = '''
@@ -117,7 +99,7 @@ MISTAKES = {
 def test_each_mistake_loses_exactly_its_checks_and_names_itself(grade_with, tmp_path, mistake):
     replace, extra, expected = MISTAKES[mistake]
     result = grade_with(HW, reference_with(HW, tmp_path, replace, extra=extra))
-    assert lost(result) == set(expected)
+    assert lost_checks(result) == set(expected)
     checks = by_id(result)
     assert result.score == result.max_score - sum(checks[c].max_score for c in expected)
     for check, hint in expected.items():
@@ -153,22 +135,14 @@ def test_each_forbidden_api_loses_the_checks_that_reach_it(grade_with, tmp_path,
     api, how, affected, change = FORBIDDEN[case]
     replace, extra = (change, "") if isinstance(change, dict) else ({}, change)
     result = grade_with(HW, reference_with(HW, tmp_path, replace, extra=extra))
-    assert lost(result) == affected
+    assert lost_checks(result) == affected
     for check in affected:
         assert f"your code {how} {api}, which this assignment forbids" in by_id(result)[check].message
-
-
-def _without_durations(result) -> dict:
-    data = result.to_dict()
-    data.pop("duration_s")
-    for check in data["checks"]:
-        check.pop("duration_s")
-    return data
 
 
 def test_the_same_submission_gives_the_same_results_twice(grade_with, tmp_path):
     replace = MISTAKES["init drawn from randn"][0] | MISTAKES["weight not a parameter"][0]
     submission = reference_with(HW, tmp_path, replace)
     first, second = grade_with(HW, submission), grade_with(HW, submission)
-    assert _without_durations(first) == _without_durations(second)
-    assert {"test_weight_init_matches_pytorch_default", "test_digits_classifier_trains"} <= lost(first)
+    assert without_durations(first) == without_durations(second)
+    assert {"test_weight_init_matches_pytorch_default", "test_digits_classifier_trains"} <= lost_checks(first)
