@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 import sysconfig
 import tempfile
@@ -208,6 +209,8 @@ def run(batch: Batch, *, on_start: Callable[[int, int], None] = lambda total, ke
     on_start(len(work.entries), work.kept)
     if work.todo:
         pool = JudgePool(min(batch.jobs, len(work.todo)))  # zygotes import torch meanwhile
+        scratch = tempfile.mkdtemp(prefix="grader-batch-")  # judges' temp folders, even killed ones
+        os.chmod(scratch, 0o711)  # workers' users pass through to their own folder, cannot list
         try:
             from grader.runner import grade
 
@@ -227,6 +230,7 @@ def run(batch: Batch, *, on_start: Callable[[int, int], None] = lambda total, ke
                     gradable.append(entry)
 
             def judge(entry: Entry, zygote) -> None:  # in a fork
+                tempfile.tempdir = scratch
                 record = grade_entry(batch, entry, zygote, template,
                                      digest=work.digests[entry.id], config=config)
                 records.save(batch.result_path(entry.id), record)
@@ -247,6 +251,7 @@ def run(batch: Batch, *, on_start: Callable[[int, int], None] = lambda total, ke
                      log_path=str(batch.out / "judge.log"))
         finally:
             pool.close()
+            shutil.rmtree(scratch, ignore_errors=True)
     found = []
     for entry in work.entries:
         record = records.load(batch.result_path(entry.id))
