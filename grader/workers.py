@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -146,10 +147,11 @@ class Zygote:
     def __init__(self):
         self._ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        self._stderr = tempfile.TemporaryFile()  # a file, not a pipe: it can never fill and block
         self.process = subprocess.Popen(
             [sys.executable, "-m", "grader.zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()], cwd="/", env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
         )
         theirs.close()
         self._ready = False
@@ -164,7 +166,10 @@ class Zygote:
         except OSError:
             ok = False
         if not ok:
-            err = self.process.stderr.read().decode(errors="replace")[-2000:] if self.process.poll() is not None else ""
+            err = ""
+            if self.process.poll() is not None:
+                self._stderr.seek(0)
+                err = self._stderr.read().decode(errors="replace")[-2000:]
             raise GraderError(f"the worker zygote failed to start (is torch installed?)\n{err}")
         self._ctl.settimeout(None)
         self._ready = True
@@ -213,3 +218,4 @@ class Zygote:
             if self.process.poll() is None:
                 self.process.kill()
             self.process.wait()
+            self._stderr.close()
