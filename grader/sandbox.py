@@ -115,10 +115,14 @@ def _private_scratch(workdir: str) -> list[str]:
 
 
 def _python_paths() -> list[str]:
+    """What the worker must be able to import from wherever it lives: Python, site-packages,
+    and the grader package itself (no secrets in it; an editable install may sit in /tmp)."""
     import site
     import sysconfig
 
-    paths = {sys.base_prefix, sys.prefix, sysconfig.get_paths()["stdlib"], *site.getsitepackages()}
+    package = os.path.dirname(os.path.abspath(__file__))
+    paths = {sys.base_prefix, sys.prefix, sysconfig.get_paths()["stdlib"], *site.getsitepackages(),
+             package}
     return sorted(p for p in map(os.path.realpath, paths) if os.path.isdir(p))
 
 
