@@ -170,6 +170,14 @@ def expect_accuracy(predictions: Any, targets: torch.Tensor, threshold: float, *
     return accuracy
 
 
+def training_budget(spec: Any) -> dict[str, float]:
+    """`check_training`'s factor, floor_s and cap_s, read from an assignment's `[thresholds]`
+    keys `train_time_factor`, `train_time_floor_s` and `train_time_cap_s`."""
+    return {"factor": spec.threshold("train_time_factor"),
+            "floor_s": spec.threshold("train_time_floor_s"),
+            "cap_s": spec.threshold("train_time_cap_s")}
+
+
 def check_training(student: Any, reference: Any, fit: Callable[[Any], Any], targets: torch.Tensor,
                    *, threshold: float, factor: float, floor_s: float, cap_s: float,
                    what: str, hint: str = "") -> float:

@@ -3,7 +3,7 @@ the same code trains on data of other sizes."""
 
 import math
 
-from grader.checking import check_training, expect_tensor, fail
+from grader.checking import check_training, expect_tensor, fail, training_budget
 
 
 def fit(impl, split, spec):
@@ -19,9 +19,7 @@ def test_training_reaches_accuracy_on_digits(student, reference, spec, load_data
     split = load_data("digits", seed=seed)
     check_training(student, reference, lambda impl: fit(impl, split, spec), split.y_test,
                    threshold=spec.threshold("digits_accuracy"),
-                   factor=spec.threshold("train_time_factor"),
-                   floor_s=spec.threshold("train_time_floor_s"),
-                   cap_s=spec.threshold("train_time_cap_s"),
+                   **training_budget(spec),
                    what="predict(model, held-out digits) after train",
                    hint="check that each batch's loss goes down: the gradient reaches W and b "
                         "(requires_grad), sgd_step moves against it, and gradients are zeroed")

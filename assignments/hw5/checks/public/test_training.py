@@ -1,6 +1,6 @@
 """hw5 public check: the MLP with dropout, trained on the digits, reaches the accuracy threshold."""
 
-from grader.checking import check_training
+from grader.checking import check_training, training_budget
 
 
 def fit(impl, split, spec):
@@ -18,9 +18,7 @@ def test_training_reaches_accuracy_on_digits(student, reference, spec, load_data
     split = load_data("digits", seed=seed)
     check_training(student, reference, lambda impl: fit(impl, split, spec), split.y_test,
                    threshold=spec.threshold("digits_accuracy"),
-                   factor=spec.threshold("train_time_factor"),
-                   floor_s=spec.threshold("train_time_floor_s"),
-                   cap_s=spec.threshold("train_time_cap_s"),
+                   **training_budget(spec),
                    what="predict(model, held-out digits) after train",
                    hint="check that the loss goes down: zero the gradients every step, add "
                         "weight_decay · l2_penalty(model) to the loss, train in model.train() "

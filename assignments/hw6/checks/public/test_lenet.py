@@ -4,7 +4,14 @@ import torch
 import torch.nn.functional as F
 
 from grader import hints
-from grader.checking import CheckFailed, assert_close, check_training, expect_tensor, fail
+from grader.checking import (
+    CheckFailed,
+    assert_close,
+    check_training,
+    expect_tensor,
+    fail,
+    training_budget,
+)
 
 FLATTEN_HINT = ("the first Linear layer takes channels[1] × s × s inputs, where s is the image size "
                 "after two conv + pool blocks: compute s with conv_output_size (s = 2 for 8×8 "
@@ -138,8 +145,7 @@ def test_cnn_reaches_accuracy_on_digits(student, reference, spec, load_data, see
     try:
         check_training(
             student, reference, fit, split.y_test, threshold=spec.threshold("min_test_accuracy"),
-            factor=spec.threshold("train_time_factor"), floor_s=spec.threshold("train_time_floor_s"),
-            cap_s=spec.threshold("train_time_cap_s"),
+            **training_budget(spec),
             what=f"CNN() after train_cnn(epochs={epochs}, lr={lr:g}, batch_size={batch_size})",
             hint="if the loss does not fall: call optimizer.step() after loss.backward(), zero the "
                  "gradients before backward (not between backward and step), and give the optimizer "
