@@ -24,7 +24,7 @@ import torch
 
 from grader import data
 from grader.course import load_assignment
-from grader.plugin import check_seed, load_reference
+from grader.judge.plugin import check_seed, load_reference
 
 COURSE = Path(__file__).resolve().parents[1]
 # assignment -> (check file under checks/, check name, dataset, threshold name)

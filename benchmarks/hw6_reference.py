@@ -38,7 +38,7 @@ def calibrate(n: int, base_seed: int) -> None:
 
     from grader import data
     from grader.course import load_assignment
-    from grader.plugin import check_seed
+    from grader.judge.plugin import check_seed
 
     torch.set_num_threads(1)
     spec = load_assignment(ROOT, "hw6")

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from grader.course import load_assignment
-from grader.runner import grade
-from grader.workers import Zygote
+from grader.judge.runner import grade
+from grader.sandbox.client import Zygote
 
 COURSE = Path(__file__).resolve().parents[1]
 

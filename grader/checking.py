@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from grader import hints
-from grader.proxy import StudentError
+from grader.judge import hints
+from grader.judge.proxy import StudentError
 from grader.spec import Tolerance
-from grader.workers import WorkerLost
+from grader.sandbox.client import WorkerLost
 
 
 class CheckFailed(AssertionError):

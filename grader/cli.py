@@ -145,7 +145,7 @@ def check(assignment: str, submission: Path | None, fmt: str, output: Path | Non
       grader check hw1 --format gradescope --output /autograder/results/results.json
       grader check hw7 --data-dir ~/data/fashion-mnist
     """
-    from grader.workers import Zygote
+    from grader.sandbox.client import Zygote
 
     root = _course(course)
     from grader.course import load_assignment
@@ -155,21 +155,21 @@ def check(assignment: str, submission: Path | None, fmt: str, output: Path | Non
         raise GraderError(f"{submission}: no such file or folder")
     zygote = Zygote()  # starts importing torch now, while the judge does the same
     try:
-        from grader.runner import grade
+        from grader.judge.runner import grade
 
         result = grade(spec, submission, course=root, zygote=zygote, seed=seed,
                        data_dir=str(data_dir) if data_dir else None)
     finally:
         zygote.close()
-    from grader import github
-    from grader.report import render
+    from grader.outputs import github
+    from grader.outputs.terminal import render
 
     if fmt == "text" and output:
         _write(output, lambda fh: render(result, Console(file=fh, width=100), verbose=verbose))
     elif fmt == "text" or output:
         render(result, Console(), verbose=verbose)
     if fmt != "text":
-        from grader.formats import dump
+        from grader.outputs.formats import dump
 
         text = dump(result, fmt, hidden_visibility=hidden_visibility)
         if output:
@@ -199,8 +199,8 @@ def release(assignments: tuple[str, ...], out: Path, force: bool, course: Path |
       grader release hw1 --out ../student-repo
       grader release hw1 hw2 hw3 --out dist/release --force
     """
-    from grader.release import build
-    from grader.workers import Zygote
+    from grader.release.bundle import build
+    from grader.sandbox.client import Zygote
 
     root = _course(course)
     zygote = Zygote()
@@ -234,8 +234,8 @@ def validate_cmd(assignments: tuple[str, ...], seeds: int, course: Path | None) 
       grader validate hw1 hw2 --seeds 5
     """
     from grader.course import assignment_ids
-    from grader.validate import render, validate
-    from grader.workers import Zygote
+    from grader.release.validate import render, validate
+    from grader.sandbox.client import Zygote
 
     root = _course(course)
     zygote = Zygote()
@@ -280,10 +280,10 @@ def grade_cmd(assignment: str, submissions: Path, out: Path | None, jobs: int | 
     """
     import signal
 
-    from grader.batch import Batch, publish, run
+    from grader.batch.engine import Batch, publish, run
     from grader.course import load_assignment
-    from grader.progress import BatchProgress
-    from grader.summary import render, render_failures
+    from grader.batch.progress import BatchProgress
+    from grader.outputs.summary import render, render_failures
 
     root = _course(course)
     batch = Batch.create(load_assignment(root, assignment), submissions, course=root, out=out,

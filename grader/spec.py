@@ -18,7 +18,7 @@ Example (every table but [assignment] is optional)::
     [thresholds]                   # named numbers: accuracy thresholds, timing ratios, ...
     speedup = 10.0
 
-    [limits]                       # see grader.sandbox.Limits
+    [limits]                       # see grader.sandbox.limits.Limits
     call_timeout_s = 10
 
     [forbidden]                    # API -> what to write instead
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import ConfigError
-from grader.sandbox import Limits
+from grader.sandbox.limits import Limits
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from grader.course import load_assignment
-from grader.results import GradeResult
-from grader.runner import grade
-from grader.workers import Zygote
+from grader.outputs.schema import GradeResult
+from grader.judge.runner import grade
+from grader.sandbox.client import Zygote
 
 COURSE = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

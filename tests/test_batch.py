@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from conftest import COURSE, run_cli
 
-from grader.results import GradeResult
-from grader.sandbox import UID_BASE
+from grader.outputs.schema import GradeResult
+from grader.sandbox.confine import UID_BASE
 
 REFERENCE = (COURSE / "reference/hw1/tensor_ops.py").read_text()
 STUB = (COURSE / "assignments/hw1/tensor_ops.py").read_text()

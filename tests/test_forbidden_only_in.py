@@ -3,8 +3,8 @@
 import pytest
 
 from grader.errors import ConfigError
-from grader.proxy import ForbiddenAPIUsed, Session
-from grader.sandbox import Limits
+from grader.judge.proxy import ForbiddenAPIUsed, Session
+from grader.sandbox.limits import Limits
 from grader.spec import load_spec
 
 HEAD = '[assignment]\ntitle = "T"\nmodule = "mod"\n\n[forbidden]\n'

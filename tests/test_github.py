@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from conftest import run_cli
 
 from grader.cli import MIN_SCORE, _exit_status, main
-from grader.github import annotations, summary
-from grader.results import CheckResult, GradeResult
+from grader.outputs.github import annotations, summary
+from grader.outputs.schema import CheckResult, GradeResult
 
 BUGS = {"return x[x > 0]": "raise ValueError('no positives today')",
         "return x - x.mean(dim=0, keepdim=True)": "return x - x.mean(dim=1, keepdim=True)"}

@@ -8,7 +8,7 @@ import pytest
 from conftest import COURSE, by_id, lost_checks, reference_with
 
 from grader.course import load_assignment
-from grader.runner import grade
+from grader.judge.runner import grade
 
 CONV2D = {"test_conv2d_matches_f_conv2d", "test_conv2d_with_stride_and_padding",
           "test_conv2d_without_bias", "test_conv2d_gradients_match", "test_conv2d_random_shapes",

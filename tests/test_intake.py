@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from grader.archive import extract_python
+from grader.intake.archive import extract_python
 from grader.errors import SubmissionError
-from grader.feedback import HIDDEN_BROKEN, render
-from grader.intake import content_hash, scan
-from grader.notebook import notebook_to_source
-from grader.records import Record
-from grader.results import CheckResult, GradeResult
+from grader.outputs.feedback import HIDDEN_BROKEN, render
+from grader.intake.entries import content_hash, scan
+from grader.intake.notebook import notebook_to_source
+from grader.batch.records import Record
+from grader.outputs.schema import CheckResult, GradeResult
 
 
 def make_zip(path: Path, members: dict[str, str], symlinks: dict[str, str] = ()) -> Path:

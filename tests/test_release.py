@@ -16,8 +16,8 @@ from conftest import COURSE, by_id, reference_with, run_cli
 
 from grader.course import load_assignment
 from grader.errors import ConfigError
-from grader.release import MARKER, WORKFLOW, build, torch_pin
-from grader.runner import grade
+from grader.release.bundle import MARKER, WORKFLOW, build, torch_pin
+from grader.judge.runner import grade
 
 HW1 = load_assignment(COURSE, "hw1")
 

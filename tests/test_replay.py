@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from grader.errors import ConfigError
-from grader.replay import NotRecordable, Recording, Replay, ReplayMiss
+from grader.judge.replay import NotRecordable, Recording, Replay, ReplayMiss
 
 REFERENCE = '''
 import time

@@ -7,7 +7,7 @@ from conftest import COURSE, reference_with, run_cli
 
 from grader.course import load_assignment
 from grader.errors import GraderError
-from grader.validate import validate
+from grader.release.validate import validate
 
 HW1 = load_assignment(COURSE, "hw1")
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader import wire
+from grader.sandbox import wire
 from grader.errors import ProtocolError
 
 

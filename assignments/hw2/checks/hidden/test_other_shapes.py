@@ -6,9 +6,9 @@ import math
 
 import torch
 
-from grader import hints
+from grader.judge import hints
 from grader.checking import CheckFailed, assert_close, fail
-from grader.proxy import StudentError
+from grader.judge.proxy import StudentError
 
 F64 = torch.float64
 NAMES = ("w1", "b1", "w2", "b2")

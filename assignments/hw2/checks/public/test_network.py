@@ -6,7 +6,7 @@ of your own loss, and, for batch averaging, with the mean of the per-sample grad
 
 import torch
 
-from grader import hints
+from grader.judge import hints
 from grader.checking import assert_close, fail
 
 F64 = torch.float64

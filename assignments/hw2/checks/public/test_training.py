@@ -5,7 +5,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from grader import hints
+from grader.judge import hints
 from grader.checking import fail
 
 F64 = torch.float64

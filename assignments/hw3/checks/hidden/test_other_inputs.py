@@ -4,7 +4,7 @@ and reset_parameters. Code written only for (N, in_features) inputs fails here."
 import torch
 
 from grader.checking import CheckFailed, assert_close, expect_tensor, fail
-from grader.proxy import StudentError
+from grader.judge.proxy import StudentError
 
 
 def _parameters(layer, i: int, o: int, bias: bool = True):

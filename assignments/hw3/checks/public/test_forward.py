@@ -6,7 +6,7 @@ Expected values come from the reference layer holding the same parameters, in fl
 import torch
 
 from grader.checking import assert_close, expect_tensor, fail
-from grader.proxy import StudentError
+from grader.judge.proxy import StudentError
 
 IN, OUT = 5, 3
 

@@ -7,8 +7,8 @@ import time
 import torch
 
 from grader.checking import expect_tensor, fail
-from grader.proxy import StudentError
-from grader.workers import WorkerLost
+from grader.judge.proxy import StudentError
+from grader.sandbox.client import WorkerLost
 
 
 def _accuracy(logits, labels: torch.Tensor, what: str) -> float:

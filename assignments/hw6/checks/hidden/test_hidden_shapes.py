@@ -6,9 +6,9 @@ import random
 import torch
 import torch.nn.functional as F
 
-from grader import hints
+from grader.judge import hints
 from grader.checking import CheckFailed, assert_close, expect_tensor, fail
-from grader.proxy import StudentError
+from grader.judge.proxy import StudentError
 
 HARD_CODED = ("it is right on the public check's shapes but not on these: a size is probably "
               "hard-coded; read every size from x.shape and weight.shape (and image_size)")

@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from grader import hints
+from grader.judge import hints
 from grader.checking import assert_close, expect_raises, expect_tensor, fail
 
 # (size, kernel_size, stride, padding): LeNet's 28 → 24, a strided "same" conv, a floor case, a pool

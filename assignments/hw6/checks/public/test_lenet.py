@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from grader import hints
+from grader.judge import hints
 from grader.checking import (
     CheckFailed,
     assert_close,

@@ -22,7 +22,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from grader.records import Record
+from grader.batch.records import Record
 
 
 class RateColumn(ProgressColumn):

@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from grader import __version__, wire
+from grader import __version__
+from grader.sandbox import wire
 from grader.errors import ConfigError
 
 TAPE_NAME = "release.json"  # in assignments/<id>/checks/ of a release

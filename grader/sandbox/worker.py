@@ -21,7 +21,9 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 
-from grader import sandbox, wire
+from grader.sandbox import confine
+from grader.sandbox import wire
+from grader.sandbox.limits import Limits
 
 MAX_ITEMS = 100_000
 
@@ -241,9 +243,9 @@ def run(chan_fd: int, out_fd: int, request: dict, notes: list[str], pid_namespac
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         os.close(out_fd)
-        limits = sandbox.Limits.from_dict(request["limits"])
+        limits = Limits.from_dict(request["limits"])
         workdir = request["workdir"]
-        notes = notes + sandbox.confine_worker(workdir, limits, pid_namespace, int(request["uid"]))
+        notes = notes + confine.confine_worker(workdir, limits, pid_namespace, int(request["uid"]))
         sys.path[:] = [workdir] + [p for p in sys.path if p and os.path.isdir(p)]
         torch.manual_seed(int(request.get("seed", 0)))
     except BaseException as exc:  # noqa: BLE001

@@ -13,14 +13,14 @@ import torch
 
 from grader import data
 from grader.errors import ConfigError
-from grader.forbidden import MODULE_LEVEL, find_violations
-from grader.plugin import GraderPlugin
-from grader.proxy import Session
-from grader.replay import release_source
-from grader.results import GradeResult
+from grader.judge.forbidden import MODULE_LEVEL, find_violations
+from grader.judge.plugin import GraderPlugin
+from grader.judge.proxy import Session
+from grader.judge.replay import release_source
+from grader.outputs.schema import GradeResult
 from grader.spec import AssignmentSpec
-from grader.submission import prepare
-from grader.workers import Zygote
+from grader.intake.submission import prepare
+from grader.sandbox.client import Zygote
 
 torch.set_num_threads(1)  # deterministic, and the same conditions as the worker's
 

@@ -20,14 +20,15 @@ import numpy as np
 import pytest
 import torch
 
-from grader import data, hints
+from grader import data
+from grader.judge import hints
 from grader.checking import CheckFailed
 from grader.errors import ConfigError
-from grader.proxy import ForbiddenAPIUsed, Session, Student, StudentError
-from grader.replay import ReplayMiss
-from grader.results import CheckResult
+from grader.judge.proxy import ForbiddenAPIUsed, Session, Student, StudentError
+from grader.judge.replay import ReplayMiss
+from grader.outputs.schema import CheckResult
 from grader.spec import AssignmentSpec
-from grader.workers import WorkerLost
+from grader.sandbox.client import WorkerLost
 
 
 def check_seed(base: int, check_id: str) -> int:

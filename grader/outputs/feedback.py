@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from grader.gradebook import percentage
-from grader.records import Record
-from grader.results import CheckResult
+from grader.outputs.gradebook import percentage
+from grader.batch.records import Record
+from grader.outputs.schema import CheckResult
 
 MARK = {"passed": "✔", "failed": "✘", "error": "!"}
 STATUS_NOTE = {

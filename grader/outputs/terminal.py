@@ -8,7 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.results import GradeResult
+from grader.outputs.schema import GradeResult
 
 STATUS_STYLE = {"passed": ("✔ passed", "green"), "failed": ("✘ failed", "red"),
                 "error": ("! error", "magenta")}

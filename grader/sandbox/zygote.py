@@ -1,7 +1,7 @@
 """The zygote: a clean process with torch imported that forks a fresh worker on request.
 
 It holds no reference code, no check code and no expected values, so nothing a
-worker inherits from it is secret. Run as `python -m grader.zygote FD`, where FD
+worker inherits from it is secret. Run as `python -m grader.sandbox.zygote FD`, where FD
 is a SOCK_SEQPACKET socket to the judge. Each request carries three descriptors
 (the worker's channel, its output pipe, a status pipe) and is answered with the
 pid of the worker's monitor, which the judge kills to stop the worker.
@@ -26,16 +26,17 @@ def _status_text(status: int) -> str:
 
 def _monitor(ctl: socket.socket, request: dict, chan: int, out: int, status: int) -> None:
     """Child of the zygote: enters the sandbox, forks the worker, reports how it ended."""
-    from grader import sandbox, worker
+    from grader.sandbox import confine
+    from grader.sandbox import worker
 
     ctl.close()
     os.setsid()
-    sandbox.die_with_parent()  # a monitor, and so its worker, never outlives the zygote
+    confine.die_with_parent()  # a monitor, and so its worker, never outlives the zygote
     if os.getppid() == 1:  # the zygote ended before that took effect
         os._exit(0)
-    request["uid"] = sandbox.UID_BASE + os.getpid()  # a user of its own: unique while it lives
+    request["uid"] = confine.UID_BASE + os.getpid()  # a user of its own: unique while it lives
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    notes, pid_namespace = sandbox.enter_namespaces(request.get("masks", []), request["workdir"])
+    notes, pid_namespace = confine.enter_namespaces(request.get("masks", []), request["workdir"])
     child = os.fork()
     if child == 0:
         os.close(status)
@@ -75,7 +76,7 @@ def main() -> None:
     import numpy.random  # noqa: F401 - numpy 2 imports it lazily
     import torch.nn.functional  # noqa: F401 - what student code imports first
 
-    import grader.worker  # noqa: F401 - imported once here, not in every worker
+    import grader.sandbox.worker  # noqa: F401 - imported once here, not in every worker
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped automatically
     try:  # and so are orphaned workers, which are re-parented here rather than to PID 1

@@ -21,13 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import __version__, intake, records
-from grader.budget import Budget
+from grader import __version__
+from grader.intake import entries as intake
+from grader.batch import records
+from grader.batch.budget import Budget
 from grader.errors import ConfigError, SubmissionError
-from grader.gradebook import ClassSummary
-from grader.intake import Entry
-from grader.records import Record
-from grader.results import GradeResult
+from grader.outputs.gradebook import ClassSummary
+from grader.intake.entries import Entry
+from grader.batch.records import Record
+from grader.outputs.schema import GradeResult
 from grader.spec import AssignmentSpec
 
 
@@ -163,7 +165,7 @@ def failed(entry: Entry, template: GradeResult, status: str, problem: str, *, di
 def grade_entry(batch: Batch, entry: Entry, zygote, template: GradeResult, *, digest: str,
                 config: str) -> Record:
     """Grade one entry within its time budget (in a judge process; never raises)."""
-    from grader.runner import grade
+    from grader.judge.runner import grade
 
     budget = Budget(zygote, batch.timeout_s)
     try:
@@ -201,7 +203,7 @@ def run(batch: Batch, *, on_start: Callable[[int, int], None] = lambda total, ke
         on_record: Callable[[Record], None] = lambda record: None,
         tick: Callable[[], None] = lambda: None) -> Outcome:
     """Grade what needs grading, streaming each record to disk; returns every record."""
-    from grader.pool import JudgePool
+    from grader.batch.pool import JudgePool
 
     config = config_hash(batch.spec, seed=batch.seed, timeout_s=batch.timeout_s)
     work = plan(batch, config)
@@ -212,7 +214,7 @@ def run(batch: Batch, *, on_start: Callable[[int, int], None] = lambda total, ke
         scratch = tempfile.mkdtemp(prefix="grader-batch-")  # judges' temp folders, even killed ones
         os.chmod(scratch, 0o711)  # workers' users pass through to their own folder, cannot list
         try:
-            from grader.runner import grade
+            from grader.judge.runner import grade
 
             template = grade(batch.spec, None, course=batch.course, zygote=pool.zygotes[0],
                              seed=batch.seed, masks=batch.masks)  # lists the checks, warms up
@@ -264,7 +266,9 @@ def run(batch: Batch, *, on_start: Callable[[int, int], None] = lambda total, ke
 
 def publish(batch: Batch, outcome: Outcome) -> ClassSummary:
     """Write grades.csv, grades.json, feedback/<id>.md and summary.html from the records."""
-    from grader import feedback, gradebook, summary
+    from grader.outputs import feedback
+    from grader.outputs import gradebook
+    from grader.outputs import summary
 
     rows = outcome.records
     stats = gradebook.summarise(rows)

@@ -17,7 +17,7 @@ import threading
 import time
 
 from grader.errors import GraderError
-from grader.sandbox import Limits
+from grader.sandbox.limits import Limits
 
 SIGNAL_REASONS = {
     signal.SIGKILL: "it was killed (SIGKILL), usually for going over the memory limit",
@@ -69,7 +69,7 @@ class WorkerProcess:
     def request(self, message: dict, blobs: list[bytes], timeout: float | None,
                 what: str) -> tuple[dict, list[bytes]]:
         """Send one request and wait for its reply, killing the worker after `timeout` s."""
-        from grader import wire
+        from grader.sandbox import wire
 
         if self.dead:
             raise WorkerLost("the worker is no longer running")
@@ -149,7 +149,7 @@ class Zygote:
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         self._stderr = tempfile.TemporaryFile()  # a file, not a pipe: it can never fill and block
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.zygote", str(theirs.fileno())],
+            [sys.executable, "-m", "grader.sandbox.zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()], cwd="/", env=env,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
         )
@@ -182,7 +182,7 @@ class Zygote:
     def spawn(self, *, workdir: str, module: str, limits: Limits, forbidden: list[str],
               masks: list[str], seed: int) -> tuple[WorkerProcess, dict]:
         """Fork a fresh worker for the submission in `workdir`; returns it and its hello."""
-        from grader import wire
+        from grader.sandbox import wire
 
         ours, theirs = socket.socketpair()
         out_r, out_w = os.pipe()

@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from grader.gradebook import BINS, ClassSummary
-from grader.records import FAILURES, Record
+from grader.outputs.gradebook import BINS, ClassSummary
+from grader.batch.records import FAILURES, Record
 
 STATUS_STYLE = {"graded": "green", "crashed": "red", "timeout": "yellow", "unreadable": "magenta",
                 "error": "bold red"}

@@ -16,9 +16,9 @@ import contextlib
 import time
 from typing import Any
 
-from grader import wire
-from grader.sandbox import Limits
-from grader.workers import WorkerLost, WorkerProcess, Zygote
+from grader.sandbox import wire
+from grader.sandbox.limits import Limits
+from grader.sandbox.client import WorkerLost, WorkerProcess, Zygote
 
 
 class StudentError(Exception):

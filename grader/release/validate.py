@@ -15,9 +15,9 @@ from pathlib import Path
 
 from grader.course import assignment_ids, load_assignment
 from grader.errors import GraderError
-from grader.runner import grade
+from grader.judge.runner import grade
 from grader.spec import AssignmentSpec
-from grader.workers import Zygote
+from grader.sandbox.client import Zygote
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import GraderError
-from grader.results import CheckResult, GradeResult
+from grader.outputs.schema import CheckResult, GradeResult
 
 RECORD_VERSION = 1
 # graded: every check ran; crashed: the module did not import, or its worker died in a

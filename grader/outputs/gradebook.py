@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 from grader import __version__
-from grader.records import Record
+from grader.batch.records import Record
 
 GRADEBOOK_VERSION = 1
 BINS = 10  # histogram of percentages: [0, 10), [10, 20), ... [90, 100]

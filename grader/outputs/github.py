@@ -12,8 +12,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from grader.formats import detail
-from grader.results import GradeResult
+from grader.outputs.formats import detail
+from grader.outputs.schema import GradeResult
 
 MAX_ERRORS = 10  # GitHub shows at most 10 error annotations per step
 

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from grader.workers import Zygote
+from grader.sandbox.client import Zygote
 
 T = TypeVar("T")
 GRACE_S = 30.0  # beyond the submission's own budget, which the fork enforces itself

@@ -12,8 +12,8 @@ import dataclasses
 import threading
 import time
 
-from grader.results import CheckResult, GradeResult
-from grader.workers import WorkerLost, WorkerProcess, Zygote
+from grader.outputs.schema import CheckResult, GradeResult
+from grader.sandbox.client import WorkerLost, WorkerProcess, Zygote
 
 STOPPED = ("not finished: grading your submission took longer than its time limit of {s:g} s, "
            "which ran out during this check")

@@ -15,10 +15,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import archive, notebook
+from grader.intake import archive
+from grader.intake import notebook
 from grader.errors import ConfigError, SubmissionError
 from grader.spec import AssignmentSpec
-from grader.submission import SKIP_DIRS
+from grader.intake.submission import SKIP_DIRS
 
 SUFFIXES = {".py": "py", ".zip": "zip", ".ipynb": "notebook"}
 

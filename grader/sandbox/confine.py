@@ -11,7 +11,7 @@ import os
 import resource
 import signal
 import sys
-from dataclasses import asdict, dataclass, fields
+from grader.sandbox.limits import Limits
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
@@ -21,27 +21,6 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 UID_BASE = 200_000  # unprivileged uids for workers: UID_BASE + the monitor's (global) pid
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of one worker (the `[limits]` table of assignment.toml)."""
-
-    call_timeout_s: float = 10.0  # wall-clock seconds one request may take (judge's clock)
-    import_timeout_s: float = 10.0  # wall-clock seconds for importing the submission
-    memory_mib: int = 3072  # address space; torch needs ~768 MiB just to import
-    cpu_s: int = 600  # CPU seconds over the worker's whole life
-    file_mib: int = 64  # largest file the worker may write
-    open_files: int = 256
-    processes: int = 64  # processes the worker's user may own
-    output_kib: int = 64  # captured stdout+stderr kept for the report
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Limits:
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
@@ -120,7 +99,7 @@ def _python_paths() -> list[str]:
     import site
     import sysconfig
 
-    package = os.path.dirname(os.path.abspath(__file__))
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     paths = {sys.base_prefix, sys.prefix, sysconfig.get_paths()["stdlib"], *site.getsitepackages(),
              package}
     return sorted(p for p in map(os.path.realpath, paths) if os.path.isdir(p))

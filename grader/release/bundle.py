@@ -26,12 +26,12 @@ import torch
 import grader
 from grader.course import load_assignment
 from grader.errors import ConfigError
-from grader.plugin import load_reference
-from grader.replay import Recording, Replay, tape_path
-from grader.results import GradeResult
-from grader.runner import grade
+from grader.judge.plugin import load_reference
+from grader.judge.replay import Recording, Replay, tape_path
+from grader.outputs.schema import GradeResult
+from grader.judge.runner import grade
 from grader.spec import AssignmentSpec, load_spec
-from grader.workers import Zygote
+from grader.sandbox.client import Zygote
 
 MARKER = ".grader-release.json"
 WORKFLOW = ".github/workflows/grader.yml"

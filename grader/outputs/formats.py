@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 
 from grader import __version__
 from grader.errors import ConfigError
-from grader.results import SCHEMA_VERSION, CheckResult, GradeResult
+from grader.outputs.schema import SCHEMA_VERSION, CheckResult, GradeResult
 
 MACHINE_FORMATS = ("json", "junit", "gradescope")
 GRADESCOPE_VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")
