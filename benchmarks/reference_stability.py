@@ -26,9 +26,8 @@ def main() -> None:
     parser.add_argument("--same", type=int, default=10, help="runs with the assignment's seed")
     parser.add_argument("--seeds", type=int, default=5, help="runs with seeds 1..N")
     args = parser.parse_args()
-    zygote = Zygote()
     failures = 0
-    try:
+    with Zygote() as zygote:
         for aid in args.assignments:
             spec = load_assignment(COURSE, aid)
             runs = [None] * args.same + list(range(1, args.seeds + 1))
@@ -40,8 +39,6 @@ def main() -> None:
                 print(f"{aid} seed {result.seed:>5}: {result.score:g}/{result.max_score:g} "
                       f"in {time.perf_counter() - start:.1f} s" + (f"  FAILED {bad}" if bad else ""),
                       flush=True)
-    finally:
-        zygote.close()
     print("all full marks" if not failures else f"{failures} runs below full marks")
     raise SystemExit(1 if failures else 0)
 

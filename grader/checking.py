@@ -13,16 +13,35 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
+from grader.data import Split
 from grader.judge import hints
+from grader.judge.hints import (
+    conv_shape_hint,
+    error_hint,
+    output_size_hint,
+    ratio,
+    scale_hint,
+    shape_hint,
+)
 from grader.judge.proxy import StudentError
-from grader.spec import Tolerance
 from grader.sandbox.client import WorkerLost
+from grader.spec import Tolerance
+
+__all__ = [  # what check files use; nothing else of the engine
+    "CheckFailed", "Split", "StudentError", "WorkerLost", "assert_close", "best_time",
+    "check_training", "conv_shape_hint", "error_hint", "expect_accuracy", "expect_raises",
+    "expect_tensor", "fail", "hard_coded_hint", "named_parameters", "output_size_hint",
+    "public_case_first", "ratio", "scale_hint", "shape_hint", "time_budget", "training_budget",
+    "within_budget",
+]
+
+T = TypeVar("T")
 
 
 class CheckFailed(AssertionError):
@@ -116,6 +135,58 @@ def expect_raises(call: Callable[[], Any], error: str, *, what: str, hint: str =
             return exc
         fail(f"{what} should raise {error}, but raised {exc.type_name}: {exc.message}", hint)
     fail(f"{what} should raise {error}, but returned {_kind(result)}", hint)
+
+
+def named_parameters(model: Any, what: str, hint: str = "") -> dict[str, torch.Tensor]:
+    """`model.named_parameters()` of a student module, validated: {name: tensor}."""
+    pairs = model.method("named_parameters")()
+    if not (isinstance(pairs, list) and all(isinstance(p, tuple) and len(p) == 2
+                                            and isinstance(p[0], str)
+                                            and isinstance(p[1], torch.Tensor) for p in pairs)):
+        fail(f"{what}.named_parameters() should give (name, tensor) pairs, got {_short(pairs, 200)}",
+             hint or "subclass nn.Module, call super().__init__() first, and assign the layers "
+                     "and parameters as attributes")
+    return dict(pairs)
+
+
+def _passes(call: Callable[[], object]) -> bool:
+    try:
+        return bool(call())
+    except (CheckFailed, StudentError):
+        return False
+
+
+@contextlib.contextmanager
+def hard_coded_hint(why: str, *, public_case_passes: Callable[[], object] = lambda: True,
+                    error_hint: Callable[[str], str] = hints.error_hint) -> Iterator[None]:
+    """A failure inside, when the public check's case passes, gets the hint `why` (a size
+    looks hard-coded), followed by the failure's own hint or, for an exception in the
+    student's code, `error_hint(message)`.
+
+    `public_case_passes` runs only after a failure (default: the caller knows it passes).
+    """
+    try:
+        yield
+    except CheckFailed as exc:
+        if not _passes(public_case_passes):
+            raise
+        raise CheckFailed(exc.message, f"{why} ({exc.hint})" if exc.hint else why) from None
+    except StudentError as exc:
+        if exc.not_implemented or not _passes(public_case_passes):
+            raise
+        known = error_hint(exc.message)
+        fail(str(exc), f"{why}; {known}" if known else why)
+
+
+def public_case_first(cases: Sequence[T], check: Callable[[T], object],
+                      why: Callable[[T], str], *,
+                      error_hint: Callable[[str], str] = hints.error_hint) -> None:
+    """`check(case)` for each case; the first is the case a public check uses. When it passes
+    and a later case fails, that failure's hint starts with `why(case)`."""
+    check(cases[0])
+    for case in cases[1:]:
+        with hard_coded_hint(why(case), error_hint=error_hint):
+            check(case)
 
 
 def best_time(call: Callable[[], Any], repeat: int = 5) -> float:

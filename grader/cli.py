@@ -15,8 +15,6 @@ from rich.console import Console
 
 from grader.errors import GraderError
 
-EXIT_PASSED, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
 course_option = click.option(
     "--course", type=click.Path(file_okay=False, path_type=Path), default=None,
     help="The course folder (holding assignments/). Default: $GRADER_COURSE, or the current "
@@ -51,23 +49,6 @@ class MinScore(click.ParamType):
 MIN_SCORE = MinScore()
 
 
-def _exit_status(result, min_score: tuple[float, bool] | None) -> int:
-    """0 when every check passed, or with --min-score when the score reaches it; else 1."""
-    if min_score is None:
-        return EXIT_PASSED if result.passed else EXIT_FAILED
-    value, percent = min_score
-    needed = value / 100 * result.max_score if percent else value
-    return EXIT_PASSED if result.score >= needed - 1e-9 else EXIT_FAILED
-
-
-def _write(path: Path, write) -> None:
-    try:
-        with path.open("w", encoding="utf-8") as fh:
-            write(fh)
-    except OSError as exc:
-        raise GraderError(f"{path}: cannot write the report ({exc.strerror})") from None
-
-
 class GraderGroup(click.Group):
     """Prints GraderError as one line on stderr and exits 2, never with a traceback."""
 
@@ -96,11 +77,10 @@ def list_cmd(course: Path | None) -> None:
       grader list --course ~/dl-course
     """
     from grader.course import assignment_ids, load_assignment
+    from grader.outputs.terminal import print_assignments
+
     root = _course(course)
-    console = Console()
-    for aid in assignment_ids(root):
-        spec = load_assignment(root, aid)
-        console.print(f"[bold]{aid:6}[/] {spec.title}  [dim]({spec.total_points():g} points)[/]")
+    print_assignments([load_assignment(root, aid) for aid in assignment_ids(root)], Console())
 
 
 @main.command()
@@ -145,41 +125,23 @@ def check(assignment: str, submission: Path | None, fmt: str, output: Path | Non
       grader check hw1 --format gradescope --output /autograder/results/results.json
       grader check hw7 --data-dir ~/data/fashion-mnist
     """
+    from grader.course import load_assignment
     from grader.sandbox.client import Zygote
 
     root = _course(course)
-    from grader.course import load_assignment
-
     spec = load_assignment(root, assignment)
     if submission is not None and not submission.exists():
         raise GraderError(f"{submission}: no such file or folder")
-    zygote = Zygote()  # starts importing torch now, while the judge does the same
-    try:
+    with Zygote() as zygote:  # starts importing torch now, while the judge does the same
         from grader.judge.runner import grade
 
         result = grade(spec, submission, course=root, zygote=zygote, seed=seed,
                        data_dir=str(data_dir) if data_dir else None)
-    finally:
-        zygote.close()
-    from grader.outputs import github
-    from grader.outputs.terminal import render
+    from grader.outputs.deliver import deliver, exit_status
 
-    if fmt == "text" and output:
-        _write(output, lambda fh: render(result, Console(file=fh, width=100), verbose=verbose))
-    elif fmt == "text" or output:
-        render(result, Console(), verbose=verbose)
-    if fmt != "text":
-        from grader.outputs.formats import dump
-
-        text = dump(result, fmt, hidden_visibility=hidden_visibility)
-        if output:
-            _write(output, lambda fh: fh.write(text + "\n"))
-        else:
-            click.echo(text)
-    if github.in_actions():  # annotations go where the machine-readable report is not
-        github.report(result, module_file=f"{spec.module}.py",
-                      echo=lambda line: click.echo(line, err=fmt != "text" and output is None))
-    sys.exit(_exit_status(result, min_score))
+    deliver(result, fmt=fmt, output=output, verbose=verbose, hidden_visibility=hidden_visibility,
+            module_file=f"{spec.module}.py")
+    sys.exit(exit_status(result, min_score))
 
 
 @main.command()
@@ -199,22 +161,13 @@ def release(assignments: tuple[str, ...], out: Path, force: bool, course: Path |
       grader release hw1 --out ../student-repo
       grader release hw1 hw2 hw3 --out dist/release --force
     """
-    from grader.release.bundle import build
+    from grader.release.bundle import build, print_released
     from grader.sandbox.client import Zygote
 
     root = _course(course)
-    zygote = Zygote()
-    try:
+    with Zygote() as zygote:
         released = build(root, list(assignments), out, zygote=zygote, force=force)
-    finally:
-        zygote.close()
-    console = Console()
-    for r in released:
-        console.print(f"[bold]{r.id}[/] {r.title}: {r.public_checks} public checks "
-                      f"({r.public_points:g} points), {r.recorded} recorded reference answers; "
-                      f"{r.hidden_checks} hidden checks ({r.hidden_points:g} points) left out")
-    console.print(f"[green]release written to {out}[/]: its README.md tells students how to "
-                  "install it and check their work")
+    print_released(released, out, Console())
 
 
 @main.command("validate")
@@ -234,17 +187,15 @@ def validate_cmd(assignments: tuple[str, ...], seeds: int, course: Path | None) 
       grader validate hw1 hw2 --seeds 5
     """
     from grader.course import assignment_ids
-    from grader.release.validate import render, validate
+    from grader.release.validate import print_validations, validate
     from grader.sandbox.client import Zygote
 
     root = _course(course)
-    zygote = Zygote()
-    try:
-        found = validate(root, list(assignments) or assignment_ids(root), zygote=zygote, seeds=seeds)
-    finally:
-        zygote.close()
-    render(found, Console())
-    sys.exit(EXIT_PASSED if all(v.ok for v in found) else EXIT_FAILED)
+    with Zygote() as zygote:
+        found = validate(root, list(assignments) or assignment_ids(root), zygote=zygote,
+                         seeds=seeds)
+    print_validations(found, Console())
+    sys.exit(0 if all(v.ok for v in found) else 1)
 
 
 @main.command("grade")
@@ -278,35 +229,10 @@ def grade_cmd(assignment: str, submissions: Path, out: Path | None, jobs: int | 
       grader grade hw1 submissions/ --out gradebook/hw1 -j 8 --timeout 120
       grader grade hw1 submissions/ --force
     """
-    import signal
-
-    from grader.batch.engine import Batch, publish, run
+    from grader.batch.engine import Batch, grade_folder
     from grader.course import load_assignment
-    from grader.batch.progress import BatchProgress
-    from grader.outputs.summary import render, render_failures
 
     root = _course(course)
     batch = Batch.create(load_assignment(root, assignment), submissions, course=root, out=out,
                          jobs=jobs, timeout_s=timeout, seed=seed, force=force)
-    console = Console()
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        with BatchProgress(console) as progress:
-            outcome = run(batch, on_start=progress.start, on_record=progress.record,
-                          tick=progress.tick)
-    except KeyboardInterrupt:
-        click.echo(f"interrupted: the results so far are in {batch.results_dir}; run the same "
-                   "command again to grade the rest", err=True)
-        sys.exit(130)
-    stats = publish(batch, outcome)
-    render(stats, console)
-    render_failures(outcome.records, console)
-    console.print(f"gradebook: {batch.out / 'grades.csv'} · feedback: {batch.out / 'feedback'} "
-                  f"· summary: {batch.out / 'summary.html'} ({outcome.graded_now} graded now, "
-                  f"{outcome.plan.kept} kept)")
-    errors = sum(r.status == "error" for r in outcome.records)
-    sys.exit(EXIT_FAILED if errors else EXIT_PASSED)
+    sys.exit(grade_folder(batch, Console()))

@@ -17,5 +17,9 @@ class SubmissionError(GraderError):
     """A submission cannot be read (missing file, unreadable archive, ...)."""
 
 
+class SandboxError(GraderError):
+    """The sandbox could not start or confine a worker: the machine's fault, not the code's."""
+
+
 class ProtocolError(GraderError):
     """The worker sent something that is not valid wire data."""

@@ -11,19 +11,17 @@ from pathlib import Path
 import pytest
 
 from grader.course import load_assignment
-from grader.outputs.schema import GradeResult
 from grader.judge.runner import grade
+from grader.outputs.schema import GradeResult
 from grader.sandbox.client import Zygote
 
 COURSE = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
 def zygote():
-    z = Zygote()
-    yield z
-    z.close()
+    with Zygote() as z:
+        yield z
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,7 @@
 import pytest
 
 from grader.errors import ConfigError
-from grader.judge.proxy import ForbiddenAPIUsed, Session
-from grader.sandbox.limits import Limits
+from grader.judge.forbidden import ForbiddenAPIUsed, Policy
 from grader.spec import load_spec
 
 HEAD = '[assignment]\ntitle = "T"\nmodule = "mod"\n\n[forbidden]\n'
@@ -36,22 +35,29 @@ def test_a_bad_only_in_entry_is_rejected_naming_the_file(tmp_path, entry, words)
     assert "assignment.toml" in str(info.value)
 
 
-def session(static: dict) -> Session:
-    return Session(None, workdir="/nonexistent", module="mod", limits=Limits(),
-                   forbidden={"torch.nn.Conv2d": "unfold", "torch.nn.functional.linear": "x @ w.T"},
-                   static_violations=static, masks=[],
-                   forbidden_only_in={"torch.nn.Conv2d": ("conv2d",)})
+def policy(static: dict) -> Policy:
+    return Policy(instead={"torch.nn.Conv2d": "unfold", "torch.nn.functional.linear": "x @ w.T"},
+                  only_in={"torch.nn.Conv2d": ("conv2d",)}, static=static)
 
 
 def test_a_scoped_api_is_a_violation_only_through_its_names():
-    s = session({"conv2d": ["torch.nn.Conv2d"], "CNN": ["torch.nn.Conv2d"],
-                 "Net": ["torch.nn.Conv2d", "torch.nn.functional.linear"]})
+    s = policy({"conv2d": ["torch.nn.Conv2d"], "CNN": ["torch.nn.Conv2d"],
+                "Net": ["torch.nn.Conv2d", "torch.nn.functional.linear"]})
     with pytest.raises(ForbiddenAPIUsed, match="uses torch.nn.Conv2d"):
         s.check_static("conv2d")
     s.check_static("CNN")  # allowed there
     with pytest.raises(ForbiddenAPIUsed) as info:
         s.check_static("Net")
     assert info.value.apis == ["torch.nn.functional.linear"]
-    assert s._forbidden_in("torch.nn.Conv2d", "conv2d") and not s._forbidden_in("torch.nn.Conv2d", None)
-    assert s._forbidden_in("torch.nn.functional.linear", None)
-    assert not s._forbidden_in("torch.exp", "conv2d")
+    assert s.applies("torch.nn.Conv2d", "conv2d") and not s.applies("torch.nn.Conv2d", None)
+    assert s.applies("torch.nn.functional.linear", None)
+    assert not s.applies("torch.exp", "conv2d")
+
+
+def test_an_api_seen_running_is_a_violation_only_where_it_is_forbidden():
+    s = policy({})
+    with pytest.raises(ForbiddenAPIUsed, match="called torch.nn.Conv2d, which this assignment "
+                                               "forbids: unfold"):
+        s.check_ran(["torch.nn.Conv2d"], "conv2d")
+    s.check_ran(["torch.nn.Conv2d"], "CNN")
+    s.check_ran(["torch.exp"], "conv2d")  # not on the list

@@ -7,7 +7,8 @@ import pytest
 from conftest import by_id, reference_with
 from schemas import validate_gradescope, validate_junit
 
-from grader.outputs.formats import HIDDEN_WITHHELD, dump, to_gradescope, to_junit
+from grader.outputs.formats import dump, to_gradescope, to_junit
+from grader.outputs.redact import HIDDEN_WITHHELD
 from grader.outputs.schema import SCHEMA_VERSION, CheckResult, GradeResult
 
 WRONG_AXIS = {"return x - x.mean(dim=0, keepdim=True)": "return x - x.mean(dim=1, keepdim=True)",

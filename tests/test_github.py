@@ -6,7 +6,8 @@ import pytest
 from click.testing import CliRunner
 from conftest import run_cli
 
-from grader.cli import MIN_SCORE, _exit_status, main
+from grader.cli import MIN_SCORE, main
+from grader.outputs.deliver import exit_status
 from grader.outputs.github import annotations, summary
 from grader.outputs.schema import CheckResult, GradeResult
 
@@ -68,12 +69,12 @@ def result_with(scores: list[tuple[float, float]]) -> GradeResult:
     ("20", 0), ("20.5", 1), ("80%", 0), ("81%", 1), ("0", 0), ("100%", 1)])
 def test_min_score_is_points_or_a_percentage_reached_at_or_above(threshold, expected):
     result = result_with([(10, 10), (10, 10), (0, 5)])  # 20 of 25 = 80%
-    assert _exit_status(result, MIN_SCORE.convert(threshold, None, None)) == expected
+    assert exit_status(result, MIN_SCORE.convert(threshold, None, None)) == expected
 
 
 def test_without_min_score_only_a_full_pass_exits_zero():
-    assert _exit_status(result_with([(1, 1), (2, 2)]), None) == 0
-    assert _exit_status(result_with([(1, 1), (0, 2)]), None) == 1
+    assert exit_status(result_with([(1, 1), (2, 2)]), None) == 0
+    assert exit_status(result_with([(1, 1), (0, 2)]), None) == 1
 
 
 @pytest.mark.parametrize("bad", ["lots", "120%", "-3", ""])

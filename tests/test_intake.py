@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from grader.intake.archive import extract_python
+from grader.batch.records import Record
 from grader.errors import SubmissionError
-from grader.outputs.feedback import HIDDEN_BROKEN, render
+from grader.intake.archive import extract_python
 from grader.intake.entries import content_hash, scan
 from grader.intake.notebook import notebook_to_source
-from grader.batch.records import Record
+from grader.outputs.feedback import feedback_markdown
+from grader.outputs.redact import HIDDEN_BROKEN
 from grader.outputs.schema import CheckResult, GradeResult
 
 
@@ -153,7 +154,7 @@ def record_with(*checks: CheckResult, status: str = "graded") -> Record:
 def test_feedback_keeps_hidden_checks_code_and_inputs_out():
     assert_message = ("values differ\nassert secret_input(17) == 3\n +  where 4 = "
                       "secret_input(17)")
-    text = render(record_with(
+    text = feedback_markdown(record_with(
         CheckResult("test_a", "public check", "public", "failed", 0, 1,
                     message="assert x == 1\n +  where x = 2", hint="try harder"),
         CheckResult("test_b", "hidden check", "hidden", "failed", 0, 1, message=assert_message),
@@ -171,4 +172,4 @@ def test_feedback_says_why_a_submission_was_not_graded_normally():
     check = CheckResult("test_a", "a check", "public", "failed", 0, 1, message="not graded: x")
     record = record_with(check, status="unreadable")
     record.error = "ann.zip: not a readable .zip archive"
-    assert "could not be graded: ann.zip: not a readable .zip archive" in render(record)
+    assert "could not be graded: ann.zip: not a readable .zip archive" in feedback_markdown(record)

@@ -16,8 +16,8 @@ from conftest import COURSE, by_id, reference_with, run_cli
 
 from grader.course import load_assignment
 from grader.errors import ConfigError
-from grader.release.bundle import MARKER, WORKFLOW, build, torch_pin
 from grader.judge.runner import grade
+from grader.release.bundle import MARKER, WORKFLOW, build, torch_pin
 
 HW1 = load_assignment(COURSE, "hw1")
 
@@ -73,7 +73,7 @@ def test_release_holds_the_stub_public_checks_recorded_answers_and_the_grader(bu
     tape = json.loads((hw1 / "checks" / "release.json").read_text())
     assert set(tape["checks"]) <= set(PUBLIC) and tape["seed"] == HW1.seed
     assert tape["hidden"] == {"checks": len(HIDDEN), "points": HIDDEN_POINTS} and len(HIDDEN) > 0
-    assert (bundle / "grader" / "cli.py").is_file() and (bundle / "grader" / "replay.py").is_file()
+    assert (bundle / "grader" / "cli.py").is_file() and (bundle / "grader" / "judge" / "replay.py").is_file()
     assert 'grader = "grader.cli:main"' in (bundle / "pyproject.toml").read_text()
     assert json.loads((bundle / MARKER).read_text())["assignments"] == ["hw1"]
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from grader.sandbox import wire
 from grader.errors import ProtocolError
+from grader.sandbox import wire
 
 
 def roundtrip(value):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import sys
 import sysconfig
 import tempfile
@@ -21,14 +22,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rich.console import Console
+
 from grader import __version__
-from grader.intake import entries as intake
-from grader.batch import records
 from grader.batch.budget import Budget
+from grader.batch.records import (
+    Record,
+    RecordError,
+    load_record,
+    not_graded,
+    save_record,
+    write_atomic,
+)
 from grader.errors import ConfigError, SubmissionError
-from grader.outputs.gradebook import ClassSummary
+from grader.intake import entries as intake
 from grader.intake.entries import Entry
-from grader.batch.records import Record
+from grader.outputs.gradebook import ClassSummary
 from grader.outputs.schema import GradeResult
 from grader.spec import AssignmentSpec
 
@@ -81,6 +90,7 @@ class Plan:
     digests: dict[str, str] = field(default_factory=dict)  # content hash, by student id
     todo: list[Entry] = field(default_factory=list)
     kept: int = 0  # results reused from an earlier run
+    problems: list[str] = field(default_factory=list)  # earlier results that could not be read
 
 
 def default_jobs() -> int:
@@ -138,7 +148,11 @@ def plan(batch: Batch, config: str) -> Plan:
         stale.unlink(missing_ok=True)  # left by a run killed while writing
     for entry in entries:
         digest = result.digests[entry.id] = intake.content_hash(entry)
-        old = None if batch.force else records.load(batch.result_path(entry.id))
+        try:
+            old = None if batch.force else load_record(batch.result_path(entry.id))
+        except RecordError as exc:
+            result.problems.append(f"{exc}: grading {entry.name} again")
+            old = None
         if (old is not None and old.status != "error" and old.config_hash == config
                 and old.entry == entry.name and old.content_hash == digest):
             result.kept += 1
@@ -157,7 +171,7 @@ def _clean(text: str, paths: dict[str, str]) -> str:
 def failed(entry: Entry, template: GradeResult, status: str, problem: str, *, digest: str,
            config: str, detail: str = "") -> Record:
     """The record of an entry that could not be graded: every check failed with `problem`."""
-    result = records.not_graded(template, entry.name, f"not graded: {problem}")
+    result = not_graded(template, entry.name, f"not graded: {problem}")
     return Record(id=entry.id, entry=entry.name, kind=entry.kind, content_hash=digest,
                   config_hash=config, status=status, error=problem, result=result, detail=detail)
 
@@ -191,7 +205,7 @@ def grade_entry(batch: Batch, entry: Entry, zygote, template: GradeResult, *, di
 
 
 @dataclass
-class Outcome:
+class BatchOutcome:
     """What a run did: every entry's record (sorted by id) and what was reused."""
 
     plan: Plan
@@ -199,83 +213,119 @@ class Outcome:
     graded_now: int
 
 
-def run(batch: Batch, *, on_start: Callable[[int, int], None] = lambda total, kept: None,
-        on_record: Callable[[Record], None] = lambda record: None,
-        tick: Callable[[], None] = lambda: None) -> Outcome:
+def run_batch(batch: Batch, *, on_start: Callable[[Plan], None] = lambda plan: None,
+              on_record: Callable[[Record], None] = lambda record: None,
+              tick: Callable[[], None] = lambda: None) -> BatchOutcome:
     """Grade what needs grading, streaming each record to disk; returns every record."""
-    from grader.batch.pool import JudgePool
+    from grader.batch.pool import ForkExit, JudgePool
 
     config = config_hash(batch.spec, seed=batch.seed, timeout_s=batch.timeout_s)
     work = plan(batch, config)
     batch.results_dir.mkdir(parents=True, exist_ok=True)
-    on_start(len(work.entries), work.kept)
+    on_start(work)
     if work.todo:
-        pool = JudgePool(min(batch.jobs, len(work.todo)))  # zygotes import torch meanwhile
-        scratch = tempfile.mkdtemp(prefix="grader-batch-")  # judges' temp folders, even killed ones
-        os.chmod(scratch, 0o711)  # workers' users pass through to their own folder, cannot list
-        try:
-            from grader.judge.runner import grade
+        with JudgePool(min(batch.jobs, len(work.todo))) as pool:  # zygotes import torch meanwhile
+            scratch = tempfile.mkdtemp(prefix="grader-batch-")  # judges' temp folders, even killed ones
+            os.chmod(scratch, 0o711)  # workers' users pass through to their own folder, cannot list
+            try:
+                from grader.judge.runner import grade
 
-            template = grade(batch.spec, None, course=batch.course, zygote=pool.zygotes[0],
-                             seed=batch.seed, masks=batch.masks)  # lists the checks, warms up
+                template = grade(batch.spec, None, course=batch.course, zygote=pool.zygotes[0],
+                                 seed=batch.seed, masks=batch.masks)  # lists the checks, warms up
 
-            def finish(record: Record) -> None:
-                records.save(batch.result_path(record.id), record)
-                on_record(record)
-
-            gradable = []
-            for entry in work.todo:
-                if entry.kind == "unreadable":
-                    finish(failed(entry, template, "unreadable", entry.problem,
-                                  digest=work.digests[entry.id], config=config))
-                else:
-                    gradable.append(entry)
-
-            def judge(entry: Entry, zygote) -> None:  # in a fork
-                tempfile.tempdir = scratch
-                record = grade_entry(batch, entry, zygote, template,
-                                     digest=work.digests[entry.id], config=config)
-                records.save(batch.result_path(entry.id), record)
-
-            def done(entry: Entry, outcome) -> None:
-                digest = work.digests[entry.id]
-                record = records.load(batch.result_path(entry.id)) if outcome.ok else None
-                if record is None or (record.content_hash, record.config_hash) != (digest, config):
-                    reason = outcome.reason or "the judge process ended without a result"
-                    finish(failed(entry, template, "error",
-                                  f"the grader failed on this submission: {reason} "
-                                  f"(details in {batch.out / 'judge.log'})",
-                                  digest=digest, config=config))
-                else:
+                def finish(record: Record) -> None:
+                    save_record(batch.result_path(record.id), record)
                     on_record(record)
 
-            pool.run(gradable, judge, limit_s=batch.timeout_s, done=done, tick=tick,
-                     log_path=str(batch.out / "judge.log"))
-        finally:
-            pool.close()
-            shutil.rmtree(scratch, ignore_errors=True)
+                gradable = []
+                for entry in work.todo:
+                    if entry.kind == "unreadable":
+                        finish(failed(entry, template, "unreadable", entry.problem,
+                                      digest=work.digests[entry.id], config=config))
+                    else:
+                        gradable.append(entry)
+
+                def judge(entry: Entry, zygote) -> None:  # in a fork
+                    tempfile.tempdir = scratch
+                    record = grade_entry(batch, entry, zygote, template,
+                                         digest=work.digests[entry.id], config=config)
+                    save_record(batch.result_path(entry.id), record)
+
+                def done(entry: Entry, ended: ForkExit) -> None:
+                    digest = work.digests[entry.id]
+                    reason = ended.reason or "the judge process ended without a result"
+                    try:
+                        record = load_record(batch.result_path(entry.id)) if ended.ok else None
+                    except RecordError as exc:
+                        record, reason = None, str(exc)
+                    if record is None or (record.content_hash, record.config_hash) != (digest, config):
+                        finish(failed(entry, template, "error",
+                                      f"the grader failed on this submission: {reason} "
+                                      f"(details in {batch.out / 'judge.log'})",
+                                      digest=digest, config=config))
+                    else:
+                        on_record(record)
+
+                pool.run(gradable, judge, limit_s=batch.timeout_s, done=done, tick=tick,
+                         log_path=str(batch.out / "judge.log"))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
     found = []
     for entry in work.entries:
-        record = records.load(batch.result_path(entry.id))
+        record = load_record(batch.result_path(entry.id))
         if record is None:
             raise ConfigError(f"{batch.result_path(entry.id)}: missing or unreadable after "
                               "grading; run the command again")
         found.append(record)
-    return Outcome(plan=work, records=found, graded_now=len(work.todo))
+    return BatchOutcome(plan=work, records=found, graded_now=len(work.todo))
 
 
-def publish(batch: Batch, outcome: Outcome) -> ClassSummary:
+def publish(batch: Batch, outcome: BatchOutcome) -> ClassSummary:
     """Write grades.csv, grades.json, feedback/<id>.md and summary.html from the records."""
-    from grader.outputs import feedback
-    from grader.outputs import gradebook
-    from grader.outputs import summary
+    from grader.outputs import feedback, gradebook, summary
 
     rows = outcome.records
     stats = gradebook.summarise(rows)
-    records.write_atomic(batch.out / "grades.csv", gradebook.grades_csv(rows))
-    records.write_atomic(batch.out / "grades.json",
+    write_atomic(batch.out / "grades.csv", gradebook.grades_csv(rows))
+    write_atomic(batch.out / "grades.json",
                          gradebook.grades_json(rows, stats, outcome.plan.hidden))
     for record in rows:
-        records.write_atomic(batch.out / "feedback" / f"{record.id}.md", feedback.render(record))
-    records.write_atomic(batch.out / "summary.html", summary.page(stats, rows))
+        write_atomic(batch.out / "feedback" / f"{record.id}.md", feedback.feedback_markdown(record))
+    write_atomic(batch.out / "summary.html", summary.page(stats, rows))
     return stats
+
+
+EXIT_GRADED, EXIT_GRADER_FAILED, EXIT_INTERRUPTED = 0, 1, 130
+
+
+def grade_folder(batch: Batch, console: Console) -> int:
+    """`grader grade`: run the batch with a progress bar, publish, print the summary.
+
+    Returns the exit status: 0 every entry has a result, 1 the grader failed on some
+    (graded again on the next run), 130 interrupted (what was graded is kept).
+    """
+    from grader.batch.progress import BatchProgress
+    from grader.outputs.summary import print_failures, print_summary
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        with BatchProgress(console) as progress:
+            outcome = run_batch(batch, on_start=progress.start, on_record=progress.record,
+                                tick=progress.tick)
+    except KeyboardInterrupt:
+        Console(stderr=True).print(f"interrupted: the results so far are in {batch.results_dir}; "
+                                   "run the same command again to grade the rest")
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    stats = publish(batch, outcome)
+    print_summary(stats, console)
+    print_failures(outcome.records, console)
+    console.print(f"gradebook: {batch.out / 'grades.csv'} · feedback: {batch.out / 'feedback'} "
+                  f"· summary: {batch.out / 'summary.html'} ({outcome.graded_now} graded now, "
+                  f"{outcome.plan.kept} kept)")
+    errors = sum(r.status == "error" for r in outcome.records)
+    return EXIT_GRADER_FAILED if errors else EXIT_GRADED

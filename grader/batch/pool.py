@@ -29,7 +29,7 @@ GRACE_S = 30.0  # beyond the submission's own budget, which the fork enforces it
 
 
 @dataclass
-class Outcome:
+class ForkExit:
     """How a fork ended: `ok` when it exited normally after doing its work."""
 
     ok: bool
@@ -67,12 +67,18 @@ class JudgePool:
         self.zygotes[slot] = Zygote()
         self.zygotes[slot].wait_ready()
 
+    def __enter__(self) -> JudgePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         for zygote in self.zygotes:
             zygote.close()
 
     def run(self, items: Sequence[T], work: Callable[[T, Zygote], None], *, limit_s: float,
-            done: Callable[[T, Outcome], None], tick: Callable[[], None] = lambda: None,
+            done: Callable[[T, ForkExit], None], tick: Callable[[], None] = lambda: None,
             log_path: str = os.devnull) -> None:
         """Call `work(item, zygote)` in a fork for each item, `size` at a time.
 
@@ -101,9 +107,9 @@ class JudgePool:
                     os.close(fd)
                     _, status = os.waitpid(job.pid, 0)
                     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-                        outcome = Outcome(True)
+                        outcome = ForkExit(True)
                     else:
-                        outcome = Outcome(False, f"the judge process grading it {_status_text(status)}")
+                        outcome = ForkExit(False, f"the judge process grading it {_status_text(status)}")
                         self._replace(job.slot)
                     free.append(job.slot)
                     done(job.item, outcome)
@@ -117,7 +123,7 @@ class JudgePool:
                     os.waitpid(job.pid, 0)
                     self._replace(job.slot)
                     free.append(job.slot)
-                    done(job.item, Outcome(False, f"the judge process grading it did not finish "
+                    done(job.item, ForkExit(False, f"the judge process grading it did not finish "
                                                   f"within {limit_s + GRACE_S:g} s"))
                 tick()
         finally:

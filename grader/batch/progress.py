@@ -8,8 +8,10 @@ drawing thread.
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,6 +25,9 @@ from rich.progress import (
 from rich.text import Text
 
 from grader.batch.records import Record
+
+if TYPE_CHECKING:
+    from grader.batch.engine import Plan
 
 
 class RateColumn(ProgressColumn):
@@ -54,7 +59,10 @@ class BatchProgress:
             self._progress.refresh()
             self._progress.stop()
 
-    def start(self, total: int, kept: int) -> None:
+    def start(self, plan: Plan) -> None:
+        total, kept = len(plan.entries), plan.kept
+        for problem in plan.problems:
+            self.console.print(f"[yellow]{escape(problem)}[/]")
         if kept:
             self.console.print(f"{kept} of {total} submissions already graded and unchanged: "
                                "kept (--force grades them again)")

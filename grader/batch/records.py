@@ -20,8 +20,8 @@ RECORD_VERSION = 1
 # graded: every check ran; crashed: the module did not import, or its worker died in a
 # check; timeout: the submission's time budget ran out; unreadable: nothing to grade;
 # error: the grader itself failed (regraded on the next run).
-STATUSES = ("graded", "crashed", "timeout", "unreadable", "error")
-FAILURES = ("crashed", "timeout", "unreadable", "error")
+RECORD_STATUSES = ("graded", "crashed", "timeout", "unreadable", "error")
+NOT_GRADED_NORMALLY = ("crashed", "timeout", "unreadable", "error")
 
 
 @dataclass
@@ -33,7 +33,7 @@ class Record:
     kind: str
     content_hash: str
     config_hash: str
-    status: str  # one of STATUSES
+    status: str  # one of RECORD_STATUSES
     result: GradeResult
     error: str = ""  # one line, for the gradebook and the failures table
     notes: list[str] = field(default_factory=list)  # for the student (e.g. notebook lines dropped)
@@ -76,19 +76,35 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def save(path: Path, record: Record) -> None:
+class RecordError(GraderError):
+    """A results file is there but cannot be read back."""
+
+
+def save_record(path: Path, record: Record) -> None:
     write_atomic(path, json.dumps(record.to_dict(), indent=1) + "\n")
 
 
-def load(path: Path) -> Record | None:
-    """The record at `path`, or None when there is none or it cannot be read."""
+def load_record(path: Path) -> Record | None:
+    """The record at `path`; None when there is none, RecordError when it cannot be read."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("record_version") != RECORD_VERSION:
-            return None
-        return Record.from_dict(data)
-    except (OSError, ValueError, KeyError, TypeError):
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecordError(f"{path}: cannot read this result ({exc})") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise RecordError(f"{path}: this result is not valid JSON ({exc})") from None
+    version = data.get("record_version") if isinstance(data, dict) else None
+    if version != RECORD_VERSION:
+        raise RecordError(f"{path}: a result of record version {version!r}; this grader reads "
+                          f"version {RECORD_VERSION}")
+    try:
+        return Record.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RecordError(f"{path}: this result does not follow the record schema "
+                          f"({type(exc).__name__}: {exc})") from None
 
 
 def not_graded(template: GradeResult, submission: str, reason: str) -> GradeResult:

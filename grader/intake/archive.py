@@ -14,11 +14,9 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from grader.errors import SubmissionError
+from grader.intake.files import MAX_BYTES, MAX_FILES, skipped_dir
 
-MAX_MEMBERS = 5000
-MAX_FILES = 200  # Python files extracted
-MAX_BYTES = 20 << 20  # decompressed bytes of the Python files, in total
-IGNORED_DIRS = {"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints", ".venv", "venv"}
+MAX_MEMBERS = 5000  # entries of any kind in the archive
 
 
 def _safe_parts(name: str, archive: str) -> tuple[str, ...]:
@@ -69,7 +67,7 @@ def extract_python(path: Path, dest: Path) -> list[str]:
             if _is_symlink(info):
                 symlinks += 1
                 continue
-            if any(p in IGNORED_DIRS or p.startswith(".") for p in parts[:-1]):
+            if any(skipped_dir(p) for p in parts[:-1]):
                 continue
             if parts[-1].endswith(".py"):
                 members.append((parts, info))

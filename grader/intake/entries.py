@@ -11,15 +11,13 @@ listed apart, never graded.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.intake import archive
-from grader.intake import notebook
 from grader.errors import ConfigError, SubmissionError
+from grader.intake import archive, notebook
+from grader.intake.files import python_files
 from grader.spec import AssignmentSpec
-from grader.intake.submission import SKIP_DIRS
 
 SUFFIXES = {".py": "py", ".zip": "zip", ".ipynb": "notebook"}
 
@@ -72,22 +70,12 @@ def scan(folder: Path) -> tuple[list[Entry], list[str]]:
     return entries, hidden
 
 
-def _python_files(root: Path):
-    """The files `prepare` would copy from a folder, in a stable order."""
-    for here, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-        for name in sorted(files):
-            path = Path(here) / name
-            if name.endswith(".py") and not path.is_symlink():
-                yield path
-
-
 def content_hash(entry: Entry) -> str:
     """sha256 of what grading reads from the entry: a file's bytes, a folder's Python files."""
     digest = hashlib.sha256(f"{entry.kind}\0{entry.name}\0".encode())
     try:
         if entry.kind == "folder":
-            paths = list(_python_files(entry.path))
+            paths = list(python_files(entry.path))
         elif entry.kind != "unreadable":
             paths = [entry.path]
         else:

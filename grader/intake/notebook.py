@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 from grader.errors import SubmissionError
+from grader.intake.files import MAX_BYTES
 
-MAX_BYTES = 20 << 20
 # Cell magics whose body is ordinary Python: the magic line goes, the body stays.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 HELP = re.compile(r"^(\?{1,2}[A-Za-z_][\w.]*|[A-Za-z_][\w.]*\?{1,2})$")  # `?obj`, `obj??`

@@ -8,11 +8,8 @@ import tempfile
 from pathlib import Path
 
 from grader.errors import SubmissionError
+from grader.intake.files import MAX_BYTES, MAX_FILES, python_files, skipped_dir
 from grader.spec import AssignmentSpec
-
-MAX_FILES = 200
-MAX_BYTES = 20 << 20
-SKIP_DIRS = {".git", "__pycache__", ".venv", "venv", "node_modules", ".ipynb_checkpoints", "checks"}
 
 
 def find_module_dir(path: Path, spec: AssignmentSpec) -> Path:
@@ -20,7 +17,7 @@ def find_module_dir(path: Path, spec: AssignmentSpec) -> Path:
     target = f"{spec.module}.py"
     if (path / target).is_file():
         return path
-    nested = sorted(p.parent for p in path.glob(f"*/{target}") if p.parent.name not in SKIP_DIRS)
+    nested = sorted(p.parent for p in path.glob(f"*/{target}") if not skipped_dir(p.parent.name))
     if len(nested) == 1:
         return nested[0]
     if nested:
@@ -61,19 +58,12 @@ def prepare(submission: Path, spec: AssignmentSpec) -> tuple[Path, Path, list[Pa
 
 def _copy_tree(src: Path, dst: Path) -> None:
     count, size = 0, 0
-    for root, dirs, files in os.walk(src):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
-        for name in sorted(files):
-            if not name.endswith(".py"):
-                continue
-            source = Path(root) / name
-            if source.is_symlink():
-                continue
-            count += 1
-            size += source.stat().st_size
-            if count > MAX_FILES or size > MAX_BYTES:
-                raise SubmissionError(f"{src}: more than {MAX_FILES} Python files or "
-                                      f"{MAX_BYTES >> 20} MiB; hand in only your code")
-            target = dst / source.relative_to(src)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+    for source in python_files(src):
+        count += 1
+        size += source.stat().st_size
+        if count > MAX_FILES or size > MAX_BYTES:
+            raise SubmissionError(f"{src}: more than {MAX_FILES} Python files or "
+                                  f"{MAX_BYTES >> 20} MiB; hand in only your code")
+        target = dst / source.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)

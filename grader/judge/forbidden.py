@@ -1,16 +1,28 @@
-"""Static detection of forbidden APIs in a submission's source (AST; nothing is imported).
+"""Every forbidden-API rule, in one place: what counts as a use, where an API is forbidden,
+and the verdict.
 
-`find_violations` maps each top-level name of the student's module (function or
-class) to the forbidden APIs it uses, directly or through the module's other
-top-level functions. Import aliases are followed (`import torch.nn.functional as F`,
-`from torch.nn import Linear`); a method such as `torch.Tensor.backward` matches
-any `.backward` attribute, since types are unknown statically.
+`[forbidden]` in assignment.toml names the APIs (`AssignmentSpec.forbidden`, with what to
+write instead) and, optionally, the student's top-level names each is forbidden in
+(`forbidden_only_in`; an API not listed is forbidden everywhere). `Policy.for_submission`
+reads the submission's source (AST; nothing is imported): each top-level function or class
+maps to the forbidden APIs it uses, directly or through the module's other top-level
+names; code at module level taints every name. Import aliases are followed
+(`import torch.nn.functional as F`, `from torch.nn import Linear`); a method such as
+`torch.Tensor.backward` matches any `.backward` attribute, since types are unknown
+statically. The worker reports the APIs that ran during a request (`grader.sandbox.worker`);
+`Policy.check_ran` turns those into a verdict too.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grader.spec import AssignmentSpec
 
 MODULE_LEVEL = "<module>"
 
@@ -104,3 +116,55 @@ def find_violations(sources: list[Path], apis: list[str]) -> dict[str, list[str]
         if found:
             closed[name] = sorted(found)
     return closed
+
+
+class ForbiddenAPIUsed(Exception):
+    """Student code used an API this assignment forbids."""
+
+    def __init__(self, apis: list[str], advice: dict[str, str], how: str):
+        self.apis = apis
+        lines = [f"your code {how} {api}, which this assignment forbids"
+                 + (f": {advice[api]}" if advice.get(api) else "") for api in apis]
+        super().__init__("; ".join(lines))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The forbidden APIs of one assignment, and what one submission's source uses of them."""
+
+    instead: dict[str, str]  # API -> what to write instead
+    only_in: dict[str, tuple[str, ...]]  # API -> the top-level names it is forbidden in
+    static: dict[str, list[str]]  # top-level name -> forbidden APIs its source reaches
+
+    @classmethod
+    def for_submission(cls, spec: AssignmentSpec, sources: list[Path]) -> Policy:
+        """Scan `sources`; a forbidden API used at module level taints every name."""
+        static = find_violations(sources, list(spec.forbidden))
+        if MODULE_LEVEL in static:
+            for name in [*static, MODULE_LEVEL]:
+                static[name] = sorted(set(static.get(name, [])) | set(static[MODULE_LEVEL]))
+        return cls(dict(spec.forbidden), dict(spec.forbidden_only_in), static)
+
+    @property
+    def apis(self) -> list[str]:
+        """What the worker should watch for at run time."""
+        return list(self.instead)
+
+    def applies(self, api: str, origin: str | None) -> bool:
+        """Whether `api` is forbidden in code reached through the top-level name `origin`."""
+        if api not in self.instead:
+            return False
+        scope = self.only_in.get(api)
+        return scope is None or origin in scope
+
+    def check_static(self, name: str) -> None:
+        """Raise if the source of the top-level `name` reaches an API forbidden there."""
+        self._raise([a for a in self.static.get(name, []) if self.applies(a, name)], "uses")
+
+    def check_ran(self, apis: Iterable[str], origin: str | None) -> None:
+        """Raise if any of `apis`, seen running during a request through `origin`, is forbidden."""
+        self._raise([a for a in apis if self.applies(a, origin)], "called")
+
+    def _raise(self, apis: list[str], how: str) -> None:
+        if apis:
+            raise ForbiddenAPIUsed(apis, self.instead, how)

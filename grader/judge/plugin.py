@@ -21,14 +21,15 @@ import pytest
 import torch
 
 from grader import data
-from grader.judge import hints
 from grader.checking import CheckFailed
-from grader.errors import ConfigError
-from grader.judge.proxy import ForbiddenAPIUsed, Session, Student, StudentError
+from grader.errors import ConfigError, SandboxError
+from grader.judge import hints
+from grader.judge.forbidden import ForbiddenAPIUsed
+from grader.judge.proxy import Session, Student, StudentError
 from grader.judge.replay import ReplayMiss
 from grader.outputs.schema import CheckResult
-from grader.spec import AssignmentSpec
 from grader.sandbox.client import WorkerLost
+from grader.spec import AssignmentSpec
 
 
 def check_seed(base: int, check_id: str) -> int:
@@ -67,6 +68,8 @@ def verdict(exc: BaseException | None) -> tuple[str, str, str, str, int]:
         return "failed", message, hints.error_hint(exc.message), exc.file, exc.line
     if isinstance(exc, (WorkerLost, ForbiddenAPIUsed)):
         return "failed", str(exc), "", "", 0
+    if isinstance(exc, SandboxError):  # the machine failed, not the student's code
+        return "error", str(exc), "", "", 0
     if isinstance(exc, ReplayMiss):  # a student release cannot run this check
         return "error", str(exc), "", "", 0
     if isinstance(exc, AssertionError):

@@ -16,9 +16,10 @@ import contextlib
 import time
 from typing import Any
 
+from grader.judge.forbidden import Policy
 from grader.sandbox import wire
-from grader.sandbox.limits import Limits
 from grader.sandbox.client import WorkerLost, WorkerProcess, Zygote
+from grader.sandbox.limits import Limits
 
 
 class StudentError(Exception):
@@ -38,28 +39,17 @@ class StudentError(Exception):
         return self.type_name == "NotImplementedError"
 
 
-class ForbiddenAPIUsed(Exception):
-    """Student code used an API this assignment forbids."""
-
-    def __init__(self, apis: list[str], advice: dict[str, str], how: str):
-        self.apis = apis
-        lines = [f"your code {how} {api}, which this assignment forbids"
-                 + (f": {advice[api]}" if advice.get(api) else "") for api in apis]
-        super().__init__("; ".join(lines))
-
-
 class Session:
     """One submission's link to its worker; replaces a worker that died, between checks."""
 
     def __init__(self, zygote: Zygote, *, workdir: str, module: str, limits: Limits,
-                 forbidden: dict[str, str], static_violations: dict[str, list[str]],
-                 masks: list[str], forbidden_only_in: dict[str, tuple[str, ...]] | None = None):
+                 forbidden: Policy, masks: list[str]):
         self.zygote, self.workdir, self.module, self.limits = zygote, workdir, module, limits
-        self.forbidden, self.static_violations, self.masks = forbidden, static_violations, masks
-        self.forbidden_only_in = forbidden_only_in or {}
+        self.forbidden, self.masks = forbidden, masks
         self._origin: str | None = None
         self.worker: WorkerProcess | None = None
         self.generation = 0
+        self.released: list[int] = []  # handles of the live worker no RemoteObject refers to
         self.import_error: Exception | None = None
         self.notes: list[str] = []
         self.outputs: list[str] = []
@@ -89,9 +79,10 @@ class Session:
         if self.worker is None:
             worker, hello = self.zygote.spawn(
                 workdir=self.workdir, module=self.module, limits=self.limits,
-                forbidden=list(self.forbidden), masks=self.masks, seed=self.seed)
+                forbidden=self.forbidden.apis, masks=self.masks, seed=self.seed)
             self.worker = worker
             self.generation += 1
+            self.released = []
             for note in hello.get("notes", []) or []:
                 if note not in self.notes:
                     self.notes.append(note)
@@ -130,6 +121,8 @@ class Session:
         """One request; `origin` is the student's top-level name it goes through (for
         `[forbidden] only_in`); handles in the reply inherit it."""
         worker = self._live_worker()
+        if self.released:  # the worker frees them before it serves this request
+            message["release"], self.released = self.released, []
         blobs: list[bytes] = []
         for key, value in (values or {}).items():
             message[key] = wire.encode(value, blobs, self._encode_handle)
@@ -139,9 +132,9 @@ class Session:
         if not isinstance(reply, dict):
             worker.kill()
             raise WorkerLost(f"the worker sent a malformed reply during {what}")
-        forbidden = [a for a in reply.get("forbidden", []) if self._forbidden_in(a, origin)]
-        if forbidden:
-            raise ForbiddenAPIUsed(forbidden, self.forbidden, "called")
+        ran = reply.get("forbidden", [])
+        self.forbidden.check_ran([a for a in ran if isinstance(a, str)] if isinstance(ran, list) else [],
+                                 origin)
         if not reply.get("ok"):
             raise StudentError(reply.get("error") or {}, what)
         self._origin = origin
@@ -163,18 +156,6 @@ class Session:
         return RemoteObject(self, data["__handle__"], str(data.get("type", "?"))[:100],
                             str(data.get("repr", ""))[:300], self._origin)
 
-    def _forbidden_in(self, api: str, origin: str | None) -> bool:
-        """Whether `api` is forbidden in code reached through the top-level name `origin`."""
-        if api not in self.forbidden:
-            return False
-        scope = self.forbidden_only_in.get(api)
-        return scope is None or origin in scope
-
-    def check_static(self, name: str) -> None:
-        apis = [a for a in self.static_violations.get(name, []) if self._forbidden_in(a, name)]
-        if apis:
-            raise ForbiddenAPIUsed(apis, self.forbidden, "uses")
-
 
 def _what(path: list[str], kind: str = "") -> str:
     return f"`{'.'.join(path)}`" + (f" ({kind})" if kind else "")
@@ -193,7 +174,7 @@ class Student:
 
     def get(self, name: str) -> Any:
         """The value of a module-level name (e.g. a constant), by value."""
-        self._session.check_static(name)
+        self._session.forbidden.check_static(name)
         return self._session._send({"op": "getattr", "target": {"path": [name]}}, _what([name]),
                                    origin=name)
 
@@ -209,7 +190,7 @@ class Student:
         "params": {name: grad} for a module}.
         """
         if isinstance(fn, RemoteRef) and fn._handle is None:  # as a call would: static check
-            self._session.check_static(fn._path[0])
+            self._session.forbidden.check_static(fn._path[0])
         target = fn._target()
         return self._session._send({"op": "vjp", "target": target, "wrt": list(wrt)},
                                    f"{fn._describe()} (forward and backward)",
@@ -259,7 +240,7 @@ class RemoteRef:
 
     def _call(self, args: tuple, kwargs: dict, keep: bool) -> Any:
         if self._handle is None:
-            self._session.check_static(self._path[0])
+            self._session.forbidden.check_static(self._path[0])
         return self._session._send({"op": "call", "target": self._target(), "keep": keep},
                                    self._describe(), {"args": list(args), "kwargs": kwargs},
                                    origin=self._origin())
@@ -267,7 +248,7 @@ class RemoteRef:
     def value(self) -> Any:
         """Read this attribute path by value."""
         if self._handle is None:
-            self._session.check_static(self._path[0])
+            self._session.forbidden.check_static(self._path[0])
         return self._session._send({"op": "getattr", "target": self._target()}, self._describe(),
                                    origin=self._origin())
 
@@ -286,6 +267,11 @@ class RemoteObject:
         object.__setattr__(self, "_type", type_name)
         object.__setattr__(self, "_repr", text)
         object.__setattr__(self, "_generation", session.generation)
+
+    def __del__(self) -> None:
+        session = self._session
+        if session.generation == self._generation:
+            session.released.append(self._id)
 
     @property
     def type_name(self) -> str:

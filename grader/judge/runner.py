@@ -13,14 +13,14 @@ import torch
 
 from grader import data
 from grader.errors import ConfigError
-from grader.judge.forbidden import MODULE_LEVEL, find_violations
+from grader.intake.submission import prepare
+from grader.judge.forbidden import Policy
 from grader.judge.plugin import GraderPlugin
 from grader.judge.proxy import Session
 from grader.judge.replay import release_source
 from grader.outputs.schema import GradeResult
-from grader.spec import AssignmentSpec
-from grader.intake.submission import prepare
 from grader.sandbox.client import Zygote
+from grader.spec import AssignmentSpec
 
 torch.set_num_threads(1)  # deterministic, and the same conditions as the worker's
 
@@ -50,13 +50,8 @@ def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote
         raise ConfigError(f"{spec.checks_dir}: no checks folder for {spec.id}")
     tmp, work, sources = prepare(submission, spec)
     try:
-        violations = find_violations(sources, list(spec.forbidden))
-        if MODULE_LEVEL in violations:  # top-level use taints every name
-            for name in list(violations) + [MODULE_LEVEL]:
-                violations[name] = sorted(set(violations.get(name, [])) | set(violations[MODULE_LEVEL]))
         session = Session(zygote, workdir=str(work), module=spec.module, limits=spec.limits,
-                          forbidden=spec.forbidden, static_violations=violations,
-                          forbidden_only_in=spec.forbidden_only_in,
+                          forbidden=Policy.for_submission(spec, sources),
                           masks=secret_paths(course) + data.source_paths(data_dir or spec.data_dir)
                           + list(masks))
         plugin = GraderPlugin(spec, session, base_seed, data_dir=data_dir, references=references,

@@ -1,18 +1,17 @@
 """Per-student feedback (`feedback/<id>.md`): every check's outcome, message and hint.
 
-Hidden checks show their name, outcome and message, never their code or inputs: the
-part of a message that pytest's assertion rewriting adds (the failing `assert`
-expression and its `where` lines) is cut, and a check that broke says only that.
-Nothing the student's code printed appears (it may echo hidden inputs).
+What it shows of hidden checks follows `grader.outputs.redact` (`Audience.FEEDBACK`):
+their name, outcome and message, never their code or inputs. Nothing the student's code
+printed appears (it may echo hidden inputs).
 """
 
 from __future__ import annotations
 
 import re
 
-from grader.outputs.gradebook import percentage
 from grader.batch.records import Record
-from grader.outputs.schema import CheckResult
+from grader.outputs.gradebook import percentage
+from grader.outputs.redact import Audience, shown
 
 MARK = {"passed": "✔", "failed": "✘", "error": "!"}
 STATUS_NOTE = {
@@ -22,22 +21,6 @@ STATUS_NOTE = {
     "unreadable": "Your submission could not be graded: {error}",
     "error": "The grader failed on your submission; your instructor will look into it.",
 }
-HIDDEN_BROKEN = "this hidden check could not be evaluated; your instructor has been told"
-
-
-def hidden_message(check: CheckResult) -> str:
-    """What a student may see of a hidden check's message."""
-    if check.status == "error":
-        return HIDDEN_BROKEN
-    kept = []
-    for line in check.message.splitlines():
-        if line.lstrip().startswith("assert ") or line.lstrip().startswith("+  where"):
-            break
-        kept.append(line)
-    text = "\n".join(kept).strip()
-    return text or "a hidden assertion about your result did not hold"
-
-
 def _fence(text: str) -> str:
     ticks = max([3] + [len(m) + 1 for m in re.findall(r"`{3,}", text)])
     return f"{'`' * ticks}text\n{text}\n{'`' * ticks}"
@@ -47,7 +30,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render(record: Record) -> str:
+def feedback_markdown(record: Record) -> str:
     """The Markdown feedback for one student."""
     result = record.result
     pct = percentage(result.score, result.max_score)
@@ -67,13 +50,13 @@ def render(record: Record) -> str:
     if failed:
         lines += ["## What did not pass", ""]
     for c in failed:
-        message = hidden_message(c) if c.tier == "hidden" else c.message.strip()
+        seen = shown(c, Audience.FEEDBACK)
         lines += [f"### {MARK.get(c.status, '?')} {c.name} ({c.tier}, {c.score:g}/{c.max_score:g})",
-                  "", _fence(message), ""]
-        if c.file:
-            lines += [f"At `{c.file}`, line {c.line}.", ""]
-        if c.hint:
-            lines += [f"**Hint:** {c.hint}", ""]
+                  "", _fence(seen.message), ""]
+        if seen.file:
+            lines += [f"At `{seen.file}`, line {seen.line}.", ""]
+        if seen.hint:
+            lines += [f"**Hint:** {seen.hint}", ""]
     lines.append(f"Graded with seed {result.seed}; checks under `hidden` are not in your copy "
                  "of the assignment.")
     return "\n".join(lines) + "\n"

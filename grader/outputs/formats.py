@@ -5,8 +5,8 @@ write the same files:
 
     text = formats.dump(result, "junit")
 
-Hidden checks' messages (which show their inputs) are withheld from the student-facing
-formats (Gradescope) unless `reveal_hidden=True`; JUnit is for CI and keeps them.
+What a reader sees of a hidden check is `grader.outputs.redact`'s rule: JUnit and JSON
+show everything (for the course's own CI), Gradescope withholds hidden checks' details.
 """
 
 from __future__ import annotations
@@ -17,33 +17,13 @@ import xml.etree.ElementTree as ET
 
 from grader import __version__
 from grader.errors import ConfigError
-from grader.outputs.schema import SCHEMA_VERSION, CheckResult, GradeResult
+from grader.outputs.redact import Audience, shown
+from grader.outputs.schema import SCHEMA_VERSION, GradeResult, format_points
 
 MACHINE_FORMATS = ("json", "junit", "gradescope")
 GRADESCOPE_VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")
-HIDDEN_WITHHELD = ("This hidden check failed. Hidden checks' inputs and details are not shown; "
-                   "re-read the task and test your code on other inputs than the examples.")
-
 # characters XML 1.0 cannot hold, not even escaped (student output may contain them)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _points(x: float) -> str:
-    return f"{x:g}"
-
-
-def detail(check: CheckResult, *, reveal_hidden: bool = True) -> str:
-    """What a reader learns about a check that did not pass: message, hint, where."""
-    if check.status == "passed":
-        return ""
-    if check.tier == "hidden" and not reveal_hidden:
-        return HIDDEN_WITHHELD
-    lines = [check.message.rstrip()]
-    if check.file:
-        lines.append(f"at {check.file}, line {check.line}")
-    if check.hint:
-        lines.append(f"hint: {check.hint}")
-    return "\n".join(line for line in lines if line)
 
 
 def to_json(result: GradeResult) -> str:
@@ -70,10 +50,10 @@ def to_junit(result: GradeResult) -> str:
     suite = ET.SubElement(root, "testsuite", name=result.assignment, skipped="0", **counts)
     props = ET.SubElement(suite, "properties")
     meta = {"assignment": result.assignment, "title": result.title, "submission": result.submission,
-            "seed": str(result.seed), "score": _points(result.score),
-            "max_score": _points(result.max_score), "grader_version": __version__,
+            "seed": str(result.seed), "score": format_points(result.score),
+            "max_score": format_points(result.max_score), "grader_version": __version__,
             "schema_version": str(SCHEMA_VERSION)}
-    meta.update({f"points.{c.id}": f"{_points(c.score)}/{_points(c.max_score)}" for c in result.checks})
+    meta.update({f"points.{c.id}": f"{format_points(c.score)}/{format_points(c.max_score)}" for c in result.checks})
     meta.update({f"note.{i}": n for i, n in enumerate(result.sandbox_notes + result.notes, 1)})
     for name, value in meta.items():
         ET.SubElement(props, "property", name=_xml_text(name), value=_xml_text(value))
@@ -85,7 +65,7 @@ def to_junit(result: GradeResult) -> str:
             case.set("file", _xml_text(c.file))
             case.set("line", str(c.line))
         if c.status != "passed":
-            body = f"{detail(c)}\npoints: {_points(c.score)}/{_points(c.max_score)}"
+            body = f"{shown(c, Audience.FULL).text()}\npoints: {format_points(c.score)}/{format_points(c.max_score)}"
             first = (c.message.strip().splitlines() or [c.status])[0][:500]
             kind = "failure" if c.status == "failed" else "error"
             element = ET.SubElement(case, kind, message=_xml_text(first), type=c.status)
@@ -99,8 +79,7 @@ def to_junit(result: GradeResult) -> str:
 # ----------------------------------------------------------------------------- Gradescope
 
 
-def to_gradescope(result: GradeResult, *, hidden_visibility: str = "after_published",
-                  reveal_hidden: bool = False) -> dict:
+def to_gradescope(result: GradeResult, *, hidden_visibility: str = "after_published") -> dict:
     """A Gradescope autograder `results.json` (its documented fields): the score, the run
     time, and a test per check; hidden-tier checks get `hidden_visibility`."""
     if hidden_visibility not in GRADESCOPE_VISIBILITY:
@@ -114,15 +93,15 @@ def to_gradescope(result: GradeResult, *, hidden_visibility: str = "after_publis
             "score": c.score,
             "max_score": c.max_score,
             "status": "passed" if c.status == "passed" else "failed",
-            "output": detail(c, reveal_hidden=reveal_hidden),
+            "output": shown(c, Audience.SUBMITTING).text(),
             "output_format": "text",
             "tags": [c.tier],
             "visibility": hidden_visibility if c.tier == "hidden" else "visible",
             "extra_data": {"id": c.id, "tier": c.tier, "status": c.status, "seed": c.seed,
                            "duration_s": c.duration_s},
         })
-    summary = [f"{result.assignment} — {result.title}: {_points(result.score)}/"
-               f"{_points(result.max_score)} (seed {result.seed}, grader {__version__})"]
+    summary = [f"{result.assignment} — {result.title}: {format_points(result.score)}/"
+               f"{format_points(result.max_score)} (seed {result.seed}, grader {__version__})"]
     summary += result.notes + [f"sandbox: {n}" for n in result.sandbox_notes]
     return {
         "score": result.score,

@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from grader.outputs.formats import detail
+from grader.outputs.redact import Audience, shown
 from grader.outputs.schema import GradeResult
 
 MAX_ERRORS = 10  # GitHub shows at most 10 error annotations per step
@@ -47,8 +47,7 @@ def student_path(result: GradeResult, file: str, module_file: str, workspace: Pa
     return ""
 
 
-def annotations(result: GradeResult, *, module_file: str, workspace: Path,
-                reveal_hidden: bool = False) -> list[str]:
+def annotations(result: GradeResult, *, module_file: str, workspace: Path) -> list[str]:
     """Workflow commands: `::error file=…,line=…,title=…::message` per check that did not pass."""
     lines = []
     failed = [c for c in result.checks if c.status != "passed"]
@@ -60,7 +59,7 @@ def annotations(result: GradeResult, *, module_file: str, workspace: Path,
             if c.file and c.line:
                 props.append(f"line={c.line}")
         props.append(f"title={_prop(f'{result.assignment}: {c.name} ({c.score:g}/{c.max_score:g})')}")
-        lines.append(f"::error {','.join(props)}::{_data(detail(c, reveal_hidden=reveal_hidden))}")
+        lines.append(f"::error {','.join(props)}::{_data(shown(c, Audience.SUBMITTING).text())}")
     if len(failed) > MAX_ERRORS:
         lines.append(f"::notice::{_data(f'{len(failed) - MAX_ERRORS} more checks failed: see the job summary')}")
     for note in result.notes:
@@ -72,7 +71,7 @@ def _cell(text: str) -> str:
     return html.escape(" ".join(text.split())).replace("|", "\\|")
 
 
-def summary(result: GradeResult, *, reveal_hidden: bool = False) -> str:
+def summary(result: GradeResult) -> str:
     """A Markdown section for $GITHUB_STEP_SUMMARY: the total, a row per check, what failed."""
     icon = {"passed": "✅", "failed": "❌", "error": "⚠️"}
     out = [f"### {_cell(result.assignment)} — {_cell(result.title)}: "
@@ -85,7 +84,7 @@ def summary(result: GradeResult, *, reveal_hidden: bool = False) -> str:
     if failed:
         out.append(f"<details><summary>What did not pass ({len(failed)})</summary>\n")
         for c in failed:
-            out.append(f"**{_cell(c.name)}**\n\n<pre>{html.escape(detail(c, reveal_hidden=reveal_hidden))}</pre>\n")
+            out.append(f"**{_cell(c.name)}**\n\n<pre>{html.escape(shown(c, Audience.SUBMITTING).text())}</pre>\n")
         out.append("</details>\n")
     for note in result.sandbox_notes:
         out.append(f"> sandbox: {_cell(note)}\n")

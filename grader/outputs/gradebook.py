@@ -17,14 +17,11 @@ from dataclasses import asdict, dataclass, field
 
 from grader import __version__
 from grader.batch.records import Record
+from grader.outputs.schema import format_points
 
 GRADEBOOK_VERSION = 1
 BINS = 10  # histogram of percentages: [0, 10), [10, 20), ... [90, 100]
 TOP_HINTS = 5
-
-
-def _points(x: float) -> str:
-    return f"{x:g}"
 
 
 def percentage(score: float, max_score: float) -> float:
@@ -127,8 +124,8 @@ def grades_csv(rows: list[Record]) -> str:
     for record in rows:
         points = {c.id: c.score for c in record.result.checks}
         total = record.result.score
-        writer.writerow([record.id, *(_points(points.get(c[0], 0.0)) for c in cols),
-                         _points(total), _points(percentage(total, max_score)), record.status,
+        writer.writerow([record.id, *(format_points(points.get(c[0], 0.0)) for c in cols),
+                         format_points(total), format_points(percentage(total, max_score)), record.status,
                          record.error])
     return buffer.getvalue()
 

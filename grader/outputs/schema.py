@@ -7,7 +7,12 @@ from dataclasses import asdict, dataclass, field
 from grader import __version__
 
 SCHEMA_VERSION = 1
-STATUSES = ("passed", "failed", "error")  # error: the check itself broke, not the student's code
+CHECK_STATUSES = ("passed", "failed", "error")  # error: the check itself broke, not the code
+
+
+def format_points(x: float) -> str:
+    """Points as people write them: 3, 2.5, 0."""
+    return f"{x:g}"
 
 
 @dataclass
@@ -17,7 +22,7 @@ class CheckResult:
     id: str  # the test function's name, stable across runs
     name: str  # what the student reads
     tier: str  # "public" or "hidden"
-    status: str  # one of STATUSES
+    status: str  # one of CHECK_STATUSES
     score: float
     max_score: float
     message: str = ""

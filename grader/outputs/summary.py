@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from grader.batch.records import NOT_GRADED_NORMALLY, Record
 from grader.outputs.gradebook import BINS, ClassSummary
-from grader.batch.records import FAILURES, Record
 
-STATUS_STYLE = {"graded": "green", "crashed": "red", "timeout": "yellow", "unreadable": "magenta",
+RECORD_STYLE = {"graded": "green", "crashed": "red", "timeout": "yellow", "unreadable": "magenta",
                 "error": "bold red"}
 
 
@@ -25,11 +25,11 @@ def _bin_label(i: int) -> str:
     return f"{i * width}-{(i + 1) * width}%" if i < BINS - 1 else f"{i * width}-100%"
 
 
-def render(summary: ClassSummary, console: Console) -> None:
+def print_summary(summary: ClassSummary, console: Console) -> None:
     """Print the class summary."""
     console.print(f"\n[bold]{escape(summary.assignment)}[/] — {escape(summary.title)}: "
                   f"{summary.students} submissions, "
-                  + ", ".join(f"[{STATUS_STYLE.get(s, 'white')}]{n} {s}[/]"
+                  + ", ".join(f"[{RECORD_STYLE.get(s, 'white')}]{n} {s}[/]"
                               for s, n in summary.statuses.items()))
     table = Table(title="checks", title_justify="left", header_style="bold")
     for name, justify in (("check", "left"), ("tier", "left"), ("points", "right"),
@@ -54,9 +54,9 @@ def render(summary: ClassSummary, console: Console) -> None:
             console.print(f"  {count}× [yellow]{escape(hint)}[/] [dim]({escape(check)})[/]")
 
 
-def render_failures(rows: list[Record], console: Console) -> None:
+def print_failures(rows: list[Record], console: Console) -> None:
     """A table of the submissions that were not graded normally, if any."""
-    failures = [r for r in rows if r.status in FAILURES]
+    failures = [r for r in rows if r.status in NOT_GRADED_NORMALLY]
     if not failures:
         console.print("[green]every submission was graded normally[/]")
         return
@@ -67,7 +67,7 @@ def render_failures(rows: list[Record], console: Console) -> None:
     table.add_column("score", justify="right")
     table.add_column("why", overflow="fold")
     for r in failures:
-        table.add_row(escape(r.id), f"[{STATUS_STYLE[r.status]}]{r.status}[/]",
+        table.add_row(escape(r.id), f"[{RECORD_STYLE[r.status]}]{r.status}[/]",
                       f"{r.result.score:g}/{r.result.max_score:g}", escape(r.error))
     console.print(table)
 
@@ -101,7 +101,7 @@ def page(summary: ClassSummary, rows: list[Record]) -> str:
     hints = "".join(f"<li>{n}× {e(h)} <small>({e(c)})</small></li>" for h, n, c in summary.hints)
     failures = "".join(
         f"<tr><td>{e(r.id)}</td><td>{e(r.status)}</td><td>{r.result.score:g}</td>"
-        f"<td>{e(r.error)}</td></tr>" for r in rows if r.status in FAILURES)
+        f"<td>{e(r.error)}</td></tr>" for r in rows if r.status in NOT_GRADED_NORMALLY)
     statuses = ", ".join(f"{n} {e(s)}" for s, n in summary.statuses.items())
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

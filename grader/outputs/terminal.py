@@ -8,17 +8,15 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from grader.outputs.schema import GradeResult
+from grader.outputs.redact import Audience, shown
+from grader.outputs.schema import GradeResult, format_points
+from grader.spec import AssignmentSpec
 
-STATUS_STYLE = {"passed": ("✔ passed", "green"), "failed": ("✘ failed", "red"),
+CHECK_STYLE = {"passed": ("✔ passed", "green"), "failed": ("✘ failed", "red"),
                 "error": ("! error", "magenta")}
 
 
-def _points(x: float) -> str:
-    return f"{x:g}"
-
-
-def render(result: GradeResult, console: Console, *, verbose: bool = False) -> None:
+def print_report(result: GradeResult, console: Console, *, verbose: bool = False) -> None:
     """Print one submission's report: a row per check, then the details of what failed."""
     console.print(
         f"[bold]{escape(result.assignment)}[/] — {escape(result.title)}   "
@@ -34,20 +32,21 @@ def render(result: GradeResult, console: Console, *, verbose: bool = False) -> N
     table.add_column("points", justify="right")
     table.add_column("time", justify="right", style="dim")
     for c in result.checks:
-        label, style = STATUS_STYLE[c.status]
+        label, style = CHECK_STYLE[c.status]
         table.add_row(Text(label, style=style), escape(c.name), c.tier,
-                      f"{_points(c.score)}/{_points(c.max_score)}", f"{c.duration_s:.2f}s")
+                      f"{format_points(c.score)}/{format_points(c.max_score)}", f"{c.duration_s:.2f}s")
     console.print(table)
     for c in result.checks:
         if c.status == "passed":
             continue
-        body = [Text(c.message)]
-        if c.file:
-            body.append(Text(f"at {c.file}, line {c.line}", style="dim"))
-        if c.hint:
-            body.append(Text.assemble(("hint: ", "bold yellow"), (c.hint, "yellow")))
+        seen = shown(c, Audience.FULL)
+        body = [Text(seen.message)]
+        if seen.file:
+            body.append(Text(f"at {seen.file}, line {seen.line}", style="dim"))
+        if seen.hint:
+            body.append(Text.assemble(("hint: ", "bold yellow"), (seen.hint, "yellow")))
         console.print(Panel(Group(*body), title=escape(c.name), title_align="left",
-                            border_style=STATUS_STYLE[c.status][1]))
+                            border_style=CHECK_STYLE[c.status][1]))
     if verbose and result.output.strip():
         console.print(Panel(Text(result.output.rstrip()), border_style="dim",
                             title="what your code printed (not part of the grade)", title_align="left"))
@@ -56,6 +55,13 @@ def render(result: GradeResult, console: Console, *, verbose: bool = False) -> N
     passed = sum(c.status == "passed" for c in result.checks)
     style = "bold green" if result.passed else "bold red"
     console.print(
-        f"[{style}]total: {_points(result.score)}/{_points(result.max_score)}[/] "
+        f"[{style}]total: {format_points(result.score)}/{format_points(result.max_score)}[/] "
         f"({passed} of {len(result.checks)} checks passed, {result.duration_s:.1f}s)"
     )
+
+
+def print_assignments(specs: list[AssignmentSpec], console: Console) -> None:
+    """`grader list`: one line per assignment, with its title and total points."""
+    for spec in specs:
+        console.print(f"[bold]{escape(spec.id):6}[/] {escape(spec.title)}  "
+                      f"[dim]({format_points(spec.total_points())} points)[/]")

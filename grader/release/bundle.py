@@ -22,16 +22,17 @@ from importlib import metadata
 from pathlib import Path
 
 import torch
+from rich.console import Console
 
 import grader
 from grader.course import load_assignment
 from grader.errors import ConfigError
 from grader.judge.plugin import load_reference
 from grader.judge.replay import Recording, Replay, tape_path
-from grader.outputs.schema import GradeResult
 from grader.judge.runner import grade
-from grader.spec import AssignmentSpec, load_spec
+from grader.outputs.schema import GradeResult
 from grader.sandbox.client import Zygote
+from grader.spec import AssignmentSpec, load_spec
 
 MARKER = ".grader-release.json"
 WORKFLOW = ".github/workflows/grader.yml"
@@ -91,6 +92,16 @@ def build(course: Path, assignments: list[str], out: Path, *, zygote: Zygote,
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return released
+
+
+def print_released(released: list[Released], out: Path, console: Console) -> None:
+    """What `grader release` put in the bundle, one line per assignment."""
+    for r in released:
+        console.print(f"[bold]{r.id}[/] {r.title}: {r.public_checks} public checks "
+                      f"({r.public_points:g} points), {r.recorded} recorded reference answers; "
+                      f"{r.hidden_checks} hidden checks ({r.hidden_points:g} points) left out")
+    console.print(f"[green]release written to {out}[/]: its README.md tells students how to "
+                  "install it and check their work")
 
 
 def _check_out(course: Path, out: Path, force: bool) -> None:

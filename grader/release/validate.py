@@ -13,11 +13,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
 from grader.course import assignment_ids, load_assignment
 from grader.errors import GraderError
 from grader.judge.runner import grade
-from grader.spec import AssignmentSpec
 from grader.sandbox.client import Zygote
+from grader.spec import AssignmentSpec
 
 
 @dataclass
@@ -124,11 +128,8 @@ def validate(course: Path, assignments: list[str], *, zygote: Zygote, seeds: int
     return found
 
 
-def render(found: list[Validation], console) -> None:
+def print_validations(found: list[Validation], console: Console) -> None:
     """A table with a row per assignment, then every problem found."""
-    from rich.markup import escape
-    from rich.table import Table
-
     table = Table(show_header=True, header_style="bold")
     for column in ("", "assignment", "checks", "points", "reference", "stub"):
         table.add_column(column)

@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 
-from grader.errors import GraderError
+from grader.errors import GraderError, SandboxError
 from grader.sandbox.limits import Limits
 
 SIGNAL_REASONS = {
@@ -64,7 +64,6 @@ class WorkerProcess:
     def __init__(self, pid: int, sock: socket.socket, output: Output, status_fd: int):
         self.pid, self.sock, self.output, self.status_fd = pid, sock, output, status_fd
         self.dead = False
-        self.killed_by_judge = False
 
     def request(self, message: dict, blobs: list[bytes], timeout: float | None,
                 what: str) -> tuple[dict, list[bytes]]:
@@ -104,7 +103,6 @@ class WorkerProcess:
     def kill(self) -> None:
         """Stop the worker and everything it started."""
         self.dead = True
-        self.killed_by_judge = True
         for kill in (os.killpg, os.kill):
             try:
                 kill(self.pid, signal.SIGKILL)
@@ -142,7 +140,11 @@ def _read_status(fd: int, wait: float = 2.0) -> str:
 
 
 class Zygote:
-    """A clean, torch-warmed process that forks workers; start it early, it takes ~2 s."""
+    """A clean, torch-warmed process that forks workers; start it early, it takes ~2 s.
+
+        with Zygote() as zygote:
+            worker, hello = zygote.spawn(...)
+    """
 
     def __init__(self):
         self._ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -209,9 +211,20 @@ class Zygote:
         except (EOFError, OSError, GraderError):
             hello = {"ok": False, "lost": f"the worker stopped while importing your module: "
                      f"{worker.exit_reason()}"}
+        if hello.get("setup_error"):
+            worker.close()
+            raise SandboxError(f"the sandbox could not set up a worker, before any of the "
+                               f"submission's code ran: {hello['setup_error']}")
         return worker, hello
 
+    def __enter__(self) -> Zygote:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
+        """Stop the zygote; the workers it forked die with it."""
         try:
             self._ctl.close()
         finally:

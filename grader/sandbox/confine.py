@@ -11,6 +11,7 @@ import os
 import resource
 import signal
 import sys
+
 from grader.sandbox.limits import Limits
 
 CLONE_NEWNS = 0x00020000
@@ -158,26 +159,24 @@ def _count_processes(uid: int) -> int:
     return count
 
 
-def die_with_parent() -> None:
-    """Have the kernel SIGKILL this process when its parent ends (Linux only)."""
+def die_with_parent() -> list[str]:
+    """Have the kernel SIGKILL this process when its parent ends (Linux only); notes if not."""
     try:
         _call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except OSError:
-        pass
+    except OSError as exc:
+        return [f"a worker is not stopped automatically when the grader dies ({exc})"]
+    return []
 
 
 def confine_worker(workdir: str, limits: Limits, pid_namespace: bool, uid: int) -> list[str]:
     """In the worker, before student code: limits, private dir, unprivileged user `uid`."""
-    notes: list[str] = []
-    try:
-        _call("prctl", PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except OSError:
-        pass
+    notes = die_with_parent()
     if pid_namespace:
         try:
             _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        except OSError:
-            pass
+        except OSError as exc:
+            notes.append(f"could not give the worker a /proc of its own ({exc}): it sees the "
+                         "host's processes there")
     processes = limits.processes
     if os.geteuid() != 0 or not pid_namespace:
         uid = None
@@ -207,11 +206,12 @@ def confine_worker(workdir: str, limits: Limits, pid_namespace: bool, uid: int) 
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
-        die_with_parent()  # changing the user cleared the parent-death signal set above
+        notes += die_with_parent()  # changing the user cleared the parent-death signal
     try:
         _call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    except OSError:
-        pass
+    except OSError as exc:
+        notes.append(f"could not stop the worker from gaining privileges through set-uid "
+                     f"programs (PR_SET_NO_NEW_PRIVS: {exc})")
     os.chdir(workdir)
     tmp = os.path.join(workdir, ".tmp")
     os.makedirs(tmp, exist_ok=True)

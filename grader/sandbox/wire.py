@@ -9,12 +9,14 @@ dtype + shape + bytes, and opaque handles for everything else.
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import keyword
 import math
 import socket
 import struct
 import time
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +29,10 @@ HEADER = struct.Struct("!QQ")
 MAX_JSON = 64 << 20
 MAX_BLOBS = 2 << 30
 MAX_DEPTH = 64
+MAX_ITEMS = 100_000  # items of an iterator sent as a list
+# iterators and views travel as the list of their items
+ITERATORS = (types.GeneratorType, type({}.keys()), type({}.values()), type({}.items()), map, zip,
+             filter, range, set, frozenset)
 
 TORCH_DTYPES = {
     str(d).removeprefix("torch."): d
@@ -51,6 +57,17 @@ def tensor_bytes(t: torch.Tensor) -> tuple[str, list[int], bytes]:
             raise ProtocolError(f"tensors of dtype {plain.dtype} cannot be sent")
         raw = plain.reshape(-1).view(torch.uint8).numpy().tobytes() if plain.numel() else b""
         return dtype, list(plain.shape), raw
+
+
+def as_list(value: Any) -> list | None:
+    """The items of an iterator or view (as `encode` should send it), else None."""
+    if not isinstance(value, ITERATORS):
+        return None
+    items = list(itertools.islice(value, MAX_ITEMS + 1))
+    if len(items) > MAX_ITEMS:
+        raise ProtocolError(f"an iterator with more than {MAX_ITEMS} items (one that never ends?) "
+                            "cannot be sent")
+    return items
 
 
 def encode(value: Any, blobs: list[bytes], handle: Callable[[Any], dict], depth: int = 0) -> Any:

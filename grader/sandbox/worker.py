@@ -12,7 +12,6 @@ import os
 import random
 import socket
 import sys
-import time
 import traceback
 import types
 from typing import Any
@@ -21,11 +20,8 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 
-from grader.sandbox import confine
-from grader.sandbox import wire
+from grader.sandbox import confine, wire
 from grader.sandbox.limits import Limits
-
-MAX_ITEMS = 100_000
 
 
 def resolve_api(name: str) -> Any:
@@ -97,13 +93,7 @@ class Worker:
     def _handle(self, obj: Any) -> Any:
         if isinstance(obj, Kept):
             obj = obj.value
-        elif isinstance(obj, (types.GeneratorType, type({}.keys()), type({}.values()),
-                            type({}.items()), map, zip, filter, range, set, frozenset)):
-            items = []
-            for item in obj:
-                items.append(item)
-                if len(items) > MAX_ITEMS:
-                    raise ValueError("returned an iterator that does not end")
+        elif (items := wire.as_list(obj)) is not None:
             return wire.encode(items, self._blobs, self._handle)
         hid = self.next_handle
         self.next_handle += 1
@@ -136,14 +126,14 @@ class Worker:
                 os._exit(0)
             self._blobs: list[bytes] = []
             self.recorder.seen = set()
-            start = time.perf_counter()
+            for hid in message.get("release", []):  # handles the judge no longer refers to
+                self.handles.pop(hid, None)
             try:
                 value = self.dispatch(message, blobs)
                 reply = {"ok": True, "value": wire.encode(value, self._blobs, self._handle)}
             except BaseException as exc:  # noqa: BLE001 - student code may raise anything
                 self._blobs = []
                 reply = {"ok": False, "error": describe(exc, self.workdir)}
-            reply["seconds"] = time.perf_counter() - start
             reply["forbidden"] = sorted(self.recorder.seen)
             _flush()
             wire.send(self.sock, reply, self._blobs)
@@ -171,9 +161,6 @@ class Worker:
             torch.manual_seed(seed)
             np.random.seed(seed % 2**32)
             random.seed(seed)
-            return None
-        if op == "release":
-            self.handles.pop(int(msg["handle"]), None)
             return None
         raise wire.ProtocolError(f"unknown request {op!r}")
 
@@ -234,10 +221,10 @@ def _flush() -> None:
             pass
 
 
-def run(chan_fd: int, out_fd: int, request: dict, notes: list[str], pid_namespace: bool) -> None:
+def start(chan_fd: int, out_fd: int, request: dict, notes: list[str], pid_namespace: bool) -> None:
     """Entry point of a freshly forked worker; never returns."""
+    sock = socket.socket(fileno=chan_fd)
     try:
-        sock = socket.socket(fileno=chan_fd)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(out_fd, 1)
@@ -248,9 +235,11 @@ def run(chan_fd: int, out_fd: int, request: dict, notes: list[str], pid_namespac
         notes = notes + confine.confine_worker(workdir, limits, pid_namespace, int(request["uid"]))
         sys.path[:] = [workdir] + [p for p in sys.path if p and os.path.isdir(p)]
         torch.manual_seed(int(request.get("seed", 0)))
-    except BaseException as exc:  # noqa: BLE001
-        os.write(2, f"worker set-up failed: {exc!r}\n".encode())
-        os._exit(70)
+    except BaseException as exc:  # noqa: BLE001 - before any student code: the sandbox's fault
+        try:
+            wire.send(sock, {"ok": False, "setup_error": f"{type(exc).__name__}: {exc}"}, [])
+        finally:
+            os._exit(70)
     module, error = None, None
     try:
         module = importlib.import_module(request["module"])

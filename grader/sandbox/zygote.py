@@ -26,21 +26,21 @@ def _status_text(status: int) -> str:
 
 def _monitor(ctl: socket.socket, request: dict, chan: int, out: int, status: int) -> None:
     """Child of the zygote: enters the sandbox, forks the worker, reports how it ended."""
-    from grader.sandbox import confine
-    from grader.sandbox import worker
+    from grader.sandbox import confine, worker
 
     ctl.close()
     os.setsid()
-    confine.die_with_parent()  # a monitor, and so its worker, never outlives the zygote
+    notes = confine.die_with_parent()  # a monitor, and so its worker, never outlives the zygote
     if os.getppid() == 1:  # the zygote ended before that took effect
         os._exit(0)
     request["uid"] = confine.UID_BASE + os.getpid()  # a user of its own: unique while it lives
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    notes, pid_namespace = confine.enter_namespaces(request.get("masks", []), request["workdir"])
+    found, pid_namespace = confine.enter_namespaces(request.get("masks", []), request["workdir"])
+    notes += found
     child = os.fork()
     if child == 0:
         os.close(status)
-        worker.run(chan, out, request, notes, pid_namespace)
+        worker.start(chan, out, request, notes, pid_namespace)
     os.close(chan)
     os.close(out)
     while True:
@@ -66,7 +66,8 @@ def _warm_up() -> None:
     import torch.fx.experimental.symbolic_shapes  # noqa: F401
 
 
-def main() -> None:
+def serve() -> None:
+    """Fork a worker for each request on the control socket, until the judge closes it."""
     ctl = socket.socket(fileno=int(sys.argv[1]))
     import torch
 
@@ -115,4 +116,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    serve()

@@ -6,30 +6,23 @@ import math
 
 import torch
 
-from grader.judge import hints
-from grader.checking import CheckFailed, assert_close, fail
-from grader.judge.proxy import StudentError
+from grader.checking import (
+    assert_close,
+    fail,
+    public_case_first,
+    ratio,
+    scale_hint,
+)
 
 F64 = torch.float64
 NAMES = ("w1", "b1", "w2", "b2")
 
 
 def _public_size_first(size: str, cases, check) -> None:
-    """`check(case)` for each case; the first is the size a public check uses. When it passes
-    and a later one fails, say that a size looks hard-coded."""
-    check(cases[0])
-    for case in cases[1:]:
-        where = (f"your code passes for the public {size} {cases[0]} but not for {case}: is a size "
-                 "hard-coded? Read every size from the inputs' shapes")
-        try:
-            check(case)
-        except CheckFailed as exc:
-            raise CheckFailed(exc.message, f"{exc.hint} ({where})" if exc.hint else where) from None
-        except StudentError as exc:
-            if exc.not_implemented:
-                raise
-            also = hints.error_hint(exc.message)
-            fail(str(exc), where + (f"; {also}" if also else ""))
+    """`check(case)` for each case; the first is the size a public check uses."""
+    public_case_first(cases, check, lambda case: (
+        f"your code passes for the public {size} {cases[0]} but not for {case}: is a size "
+        "hard-coded? Read every size from the inputs' shapes"))
 
 
 def test_linear_backward_other_shapes(student, reference, spec):
@@ -51,7 +44,7 @@ def test_linear_backward_other_shapes(student, reference, spec):
 
 def _mse_hint(got, expected, n: int, d: int) -> str:
     """MSE's gradient divided by the wrong count: not at all, or by N instead of N·D."""
-    r = hints.ratio(got, expected)
+    r = ratio(got, expected)
     if d > 1 and r is not None and math.isclose(r, d, rel_tol=1e-6):
         return (f"your gradient is {d}× the expected one, and {d} is the number of outputs: "
                 "F.mse_loss averages over all N·D elements, so divide by pred.numel(), not only "
@@ -59,7 +52,7 @@ def _mse_hint(got, expected, n: int, d: int) -> str:
     if d > 1 and r is not None and math.isclose(r, n * d, rel_tol=1e-6):
         return (f"your gradient is {n * d}× the expected one: MSE is the mean over all "
                 f"N·D = {n}·{d} elements, so its gradient is divided by N·D")
-    return hints.scale_hint(got, expected, n)
+    return scale_hint(got, expected, n)
 
 
 def test_loss_gradients_other_shapes(student, reference, spec):

@@ -6,8 +6,7 @@ of your own loss, and, for batch averaging, with the mean of the per-sample grad
 
 import torch
 
-from grader.judge import hints
-from grader.checking import assert_close, fail
+from grader.checking import assert_close, fail, ratio, scale_hint
 
 F64 = torch.float64
 NAMES = ("w1", "b1", "w2", "b2")
@@ -48,12 +47,12 @@ def _loss_and_grads(got, what: str) -> tuple[float, dict]:
 
 def _divisor_hint(got, expected, batch: int) -> str:
     """Gradients averaged over the wrong count: name the count the student divided by."""
-    r = hints.ratio(got, expected)
+    r = ratio(got, expected)
     if r is None:
         return ""
     k = batch / r
     if k < 1.5 or abs(k - round(k)) > 1e-6 * k or round(k) == batch:
-        return hints.scale_hint(got, expected, batch)
+        return scale_hint(got, expected, batch)
     return (f"your gradient is {batch}/{round(k)} × the expected one: you divided by {round(k)}, "
             f"but this batch has {batch} samples — is a batch size hard-coded? Read it from the "
             "input's shape (x.shape[0])")

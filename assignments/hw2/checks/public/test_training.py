@@ -5,8 +5,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from grader.judge import hints
-from grader.checking import fail
+from grader.checking import fail, ratio, scale_hint
 
 F64 = torch.float64
 XOR_X = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], dtype=F64)
@@ -37,10 +36,10 @@ def _step_hint(student, start: dict, target: torch.Tensor, lr: float, activation
         return ""
     if not step.abs().max() > 0:
         return "one step of your loop leaves the parameters unchanged: p = p - lr * grad"
-    found = hints.scale_hint(step, expected, batch_size=XOR_X.shape[0])
+    found = scale_hint(step, expected, batch_size=XOR_X.shape[0])
     if found:
         return f"in one step of your loop, the change of the parameters is off: {found}"
-    return "" if hints.ratio(step, expected) else (
+    return "" if ratio(step, expected) else (
         "one step of your loop does not move the parameters by -lr × their gradient")
 
 

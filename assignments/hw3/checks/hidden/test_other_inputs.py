@@ -3,8 +3,14 @@ and reset_parameters. Code written only for (N, in_features) inputs fails here."
 
 import torch
 
-from grader.checking import CheckFailed, assert_close, expect_tensor, fail
-from grader.judge.proxy import StudentError
+from grader.checking import (
+    StudentError,
+    assert_close,
+    error_hint,
+    expect_tensor,
+    fail,
+    public_case_first,
+)
 
 
 def _parameters(layer, i: int, o: int, bias: bool = True):
@@ -13,25 +19,20 @@ def _parameters(layer, i: int, o: int, bias: bool = True):
     return w, b
 
 
+IN_PLACE = ("an in-place operation on the input (x.unsqueeze_(0), x += ...) breaks autograd: "
+            "use the out-of-place form (x = x.unsqueeze(0))")
+
+
+def _in_place_hint(message: str) -> str:
+    return IN_PLACE if "in-place" in message or "inplace" in message else error_hint(message)
+
+
 def _two_d_first(cases, check) -> None:
-    """`check(shape)` for each input shape; the first is 2-D, as in the public checks. When it
-    passes and another fails, name the hard-coded number of dimensions."""
-    check(cases[0])
-    for shape in cases[1:]:
-        where = (f"your layer works for a 2-D input {cases[0]} but not for one of shape {shape}: "
-                 "forward must accept any number of leading dimensions, (..., in_features) -> "
-                 "(..., out_features); x @ self.weight.T does (torch.mm and view(N, -1) do not)")
-        try:
-            check(shape)
-        except CheckFailed as exc:
-            raise CheckFailed(exc.message, f"{where}; {exc.hint}" if exc.hint else where) from None
-        except StudentError as exc:
-            if exc.not_implemented:
-                raise
-            in_place = "in-place" in exc.message or "inplace" in exc.message
-            fail(str(exc), (
-                "an in-place operation on the input (x.unsqueeze_(0), x += ...) breaks autograd: "
-                "use the out-of-place form (x = x.unsqueeze(0))") if in_place else where)
+    """`check(shape)` for each input shape; the first is 2-D, as in the public checks."""
+    public_case_first(cases, check, lambda shape: (
+        f"your layer works for a 2-D input {cases[0]} but not for one of shape {shape}: forward "
+        "must accept any number of leading dimensions, (..., in_features) -> (..., out_features); "
+        "x @ self.weight.T does (torch.mm and view(N, -1) do not)"), error_hint=_in_place_hint)
 
 
 def test_forward_any_leading_dims(student, reference, spec):

@@ -5,8 +5,7 @@ Expected values come from the reference layer holding the same parameters, in fl
 
 import torch
 
-from grader.checking import assert_close, expect_tensor, fail
-from grader.judge.proxy import StudentError
+from grader.checking import StudentError, assert_close, expect_tensor, fail
 
 IN, OUT = 5, 3
 

@@ -3,7 +3,7 @@ nn.Linear's."""
 
 import torch
 
-from grader.checking import expect_tensor, fail
+from grader.checking import expect_tensor, fail, named_parameters
 
 PARAMETER_HINT = ("wrap the tensor in nn.Parameter (self.weight = nn.Parameter(torch.empty("
                   "out_features, in_features))): a plain tensor attribute is not a parameter, so "
@@ -13,7 +13,7 @@ PARAMETER_HINT = ("wrap the tensor in nn.Parameter (self.weight = nn.Parameter(t
 def test_parameters_are_registered(student):
     """weight and bias are registered parameters: in parameters(), in state_dict, trainable"""
     layer = student.Linear(5, 3)
-    names = [name for name, _ in layer.named_parameters()]
+    names = list(named_parameters(layer, "Linear(5, 3)", PARAMETER_HINT))
     for name in ("weight", "bias"):
         if name not in names:
             fail(f"Linear(5, 3).named_parameters() has no {name!r} (it has {names})", PARAMETER_HINT)
@@ -43,7 +43,7 @@ def test_weight_and_bias_shapes(student):
 def test_bias_false_registers_none(student):
     """Linear(5, 3, bias=False) has no bias parameter and registers bias as None"""
     layer = student.Linear(5, 3, bias=False)
-    names = [name for name, _ in layer.named_parameters()]
+    names = list(named_parameters(layer, "Linear(5, 3, bias=False)"))
     hint = ("in __init__, when bias is False: self.register_parameter('bias', None), as nn.Linear "
             "does; then layer.bias is None and it is not a parameter")
     if "bias" in names:

@@ -6,9 +6,7 @@ import time
 
 import torch
 
-from grader.checking import expect_tensor, fail
-from grader.judge.proxy import StudentError
-from grader.sandbox.client import WorkerLost
+from grader.checking import StudentError, WorkerLost, expect_tensor, fail
 
 
 def _accuracy(logits, labels: torch.Tensor, what: str) -> float:

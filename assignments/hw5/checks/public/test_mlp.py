@@ -2,7 +2,7 @@
 
 import torch
 
-from grader.checking import assert_close, expect_tensor, fail
+from grader.checking import assert_close, expect_tensor, fail, named_parameters
 
 F64 = torch.float64
 LAYERS = {"fc1.weight": (8, 10), "fc1.bias": (8,), "fc2.weight": (6, 8), "fc2.bias": (6,),
@@ -21,7 +21,7 @@ def eval_forward(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tens
 
 def mlp_parameters(model, layers: dict[str, tuple] = LAYERS) -> dict[str, torch.Tensor]:
     """The model's parameters by name, checked against the expected names and shapes."""
-    params = dict(model.named_parameters())
+    params = named_parameters(model, "the MLP")
     if sorted(params) != sorted(layers):
         fail(f"the MLP's parameters should be {sorted(layers)}, got {sorted(params)}",
              "three nn.Linear layers named fc1, fc2, fc3; your Dropout has no parameters")

@@ -3,8 +3,14 @@
 import torch
 import torch.nn.functional as F
 
-from grader.judge import hints
-from grader.checking import assert_close, expect_raises, expect_tensor, fail
+from grader.checking import (
+    assert_close,
+    conv_shape_hint,
+    expect_raises,
+    expect_tensor,
+    fail,
+    output_size_hint,
+)
 
 # (size, kernel_size, stride, padding): LeNet's 28 → 24, a strided "same" conv, a floor case, a pool
 SIZE_EXAMPLES = ((28, 5, 1, 0), (32, 3, 1, 1), (7, 3, 2, 0), (8, 3, 2, 1), (8, 2, 2, 0), (5, 5, 1, 2))
@@ -13,7 +19,7 @@ SIZE_EXAMPLES = ((28, 5, 1, 0), (32, 3, 1, 1), (7, 3, 2, 0), (8, 3, 2, 1), (8, 2
 def expect_conv_shape(got, expected: torch.Tensor, what: str, *, x: torch.Tensor, kernel: tuple,
                       stride: int, padding: int) -> torch.Tensor:
     """Shape first, with the output-size formula (and the likely slip) in the hint."""
-    hint = hints.conv_shape_hint(tuple(getattr(got, "shape", ())) or None, tuple(expected.shape),
+    hint = conv_shape_hint(tuple(getattr(got, "shape", ())) or None, tuple(expected.shape),
                                  input_size=tuple(x.shape[2:]), kernel=kernel,
                                  stride=(stride, stride), padding=(padding, padding))
     return expect_tensor(got, what, shape=tuple(expected.shape), hint=hint)
@@ -81,7 +87,7 @@ def test_conv_output_size_examples(student):
                  "out = (W - K + 2 * P) // S + 1 (floor division gives an int)")
         if got != expected:
             fail(f"{what} returned {got}, expected {expected}",
-                 hints.output_size_hint(got, size=size, kernel=k, stride=s, padding=p))
+                 output_size_hint(got, size=size, kernel=k, stride=s, padding=p))
 
 
 def test_conv_output_size_rejects_a_kernel_that_does_not_fit(student):
@@ -93,7 +99,7 @@ def test_conv_output_size_rejects_a_kernel_that_does_not_fit(student):
     if got != 1:
         fail(f"conv_output_size(3, kernel_size=5, stride=1, padding=1) returned {got!r}, expected 1 "
              "(with padding the kernel fits exactly once)",
-             hints.output_size_hint(got, size=3, kernel=5, stride=1, padding=1)
+             output_size_hint(got, size=3, kernel=5, stride=1, padding=1)
              if isinstance(got, int) else "")
 
 

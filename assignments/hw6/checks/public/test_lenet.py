@@ -3,29 +3,20 @@
 import torch
 import torch.nn.functional as F
 
-from grader.judge import hints
 from grader.checking import (
     CheckFailed,
     assert_close,
     check_training,
     expect_tensor,
     fail,
+    named_parameters,
+    ratio,
     training_budget,
 )
 
 FLATTEN_HINT = ("the first Linear layer takes channels[1] × s × s inputs, where s is the image size "
                 "after two conv + pool blocks: compute s with conv_output_size (s = 2 for 8×8 "
                 "images), never hard-code it")
-
-
-def named_parameters(model, what: str) -> dict[str, torch.Tensor]:
-    """`model.named_parameters()` from the worker, validated: {name: tensor}."""
-    pairs = model.method("named_parameters")()
-    if not (isinstance(pairs, list) and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str)
-                                            and isinstance(p[1], torch.Tensor) for p in pairs)):
-        fail(f"{what}.named_parameters() should give (name, tensor) pairs, got {pairs!r:.200}",
-             "subclass nn.Module, call super().__init__() first, and assign the layers as attributes")
-    return dict(pairs)
 
 
 def param_shapes(model, what: str = "CNN()") -> list[tuple[int, ...]]:
@@ -104,7 +95,7 @@ def test_train_cnn_zeroes_gradients_and_reports_mean_losses(student, load_data, 
     expected = torch.cat([(ref.get(k) if isinstance(ref.get(k), torch.Tensor)
                            else torch.zeros_like(before[k])).flatten() for k in before])
     got = torch.cat([g.flatten() for g in grads])
-    r = hints.ratio(got, expected)
+    r = ratio(got, expected)
     if r is not None and abs(r - 2) < 1e-3:
         fail("after 2 training steps the gradients are 2× the gradient of one step: they accumulate",
              "call optimizer.zero_grad() before each loss.backward() (gradients add up otherwise)")
