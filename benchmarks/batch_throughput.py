@@ -49,7 +49,9 @@ def verify(result: dict, expected: float, sid: str, who: str) -> bool:
         return False
     if timed_check["status"] != "passed" and result["score"] + timed_check["max_score"] == expected:
         return True
-    failed = [f"{c['id']}: {c['message'][:150]}" for c in result["checks"] if c["status"] != "passed"]
+    failed = [
+        f"{c['id']}: {c['message'][:150]}" for c in result["checks"] if c["status"] != "passed"
+    ]
     sys.exit(f"{who}: {sid} scored {result['score']}, expected {expected}:\n" + "\n".join(failed))
 
 
@@ -74,7 +76,9 @@ def timed(cmd: list[str]) -> float:
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1):
-        sys.exit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        sys.exit(
+            f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+        )
     return elapsed
 
 
@@ -83,29 +87,64 @@ def rate(stamps: list[float]) -> float:
     return (stamps[-1] - stamps[0]) / (len(stamps) - 1) if len(stamps) > 1 else float("nan")
 
 
-def batch(folder: Path, out: Path, expected: dict[str, float],
-          jobs: int) -> tuple[float, tuple[float, float, float], int]:
+def batch(
+    folder: Path, out: Path, expected: dict[str, float], jobs: int
+) -> tuple[float, tuple[float, float, float], int]:
     """(wall seconds, steady s/sub overall / first third / last third, timing flakes)."""
-    wall = timed([sys.executable, "-m", "grader", "grade", "hw1", str(folder), "--out", str(out),
-                  "-j", str(jobs), "--force"])
+    wall = timed(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "grade",
+            "hw1",
+            str(folder),
+            "--out",
+            str(out),
+            "-j",
+            str(jobs),
+            "--force",
+        ]
+    )
     rows = [r["id"] for r in csv.DictReader((out / "grades.csv").open())]
     if rows != sorted(expected):
         sys.exit(f"grader grade: the gradebook has {len(rows)} rows, expected {len(expected)}")
-    flakes = sum(verify(json.loads((out / "results" / f"{sid}.json").read_text())["result"],
-                        expected[sid], sid, "grader grade") for sid in rows)
+    flakes = sum(
+        verify(
+            json.loads((out / "results" / f"{sid}.json").read_text())["result"],
+            expected[sid],
+            sid,
+            "grader grade",
+        )
+        for sid in rows
+    )
     stamps = sorted(p.stat().st_mtime for p in (out / "results").glob("*.json"))
     third = max(2, len(stamps) // 3)
     return wall, (rate(stamps), rate(stamps[:third]), rate(stamps[-third:])), flakes
 
 
-def naive(folder: Path, sample: list[str], expected: dict[str, float],
-          tmp: Path) -> tuple[float, int]:
+def naive(
+    folder: Path, sample: list[str], expected: dict[str, float], tmp: Path
+) -> tuple[float, int]:
     """(seconds, timing flakes) of one fresh `grader check` per submission in `sample`, in turn."""
     total, flakes = 0.0, 0
     for sid in sample:
         result = tmp / f"{sid}.json"
-        total += timed([sys.executable, "-m", "grader", "check", "hw1", "--submission",
-                        str(folder / f"{sid}.py"), "--format", "json", "--output", str(result)])
+        total += timed(
+            [
+                sys.executable,
+                "-m",
+                "grader",
+                "check",
+                "hw1",
+                "--submission",
+                str(folder / f"{sid}.py"),
+                "--format",
+                "json",
+                "--output",
+                str(result),
+            ]
+        )
         flakes += verify(json.loads(result.read_text()), expected[sid], sid, "naive baseline")
     return total, flakes
 
@@ -129,25 +168,43 @@ def main() -> None:
             wall, steady, flakes = batch(folder, work / f"out-{n}", expected, args.jobs)
             after, after_flakes = naive(folder, sample[half:], expected, work)
             naive_s, naive_flakes = (before + after) / len(sample), before_flakes + after_flakes
-            rows.append((n, wall, wall / n, steady, len(sample), naive_s, load,
-                         f"{flakes}/{n} {naive_flakes}/{len(sample)}"))
+            rows.append(
+                (
+                    n,
+                    wall,
+                    wall / n,
+                    steady,
+                    len(sample),
+                    naive_s,
+                    load,
+                    f"{flakes}/{n} {naive_flakes}/{len(sample)}",
+                )
+            )
             print(f"N={n}: grader grade {wall:.1f} s, naive {naive_s:.2f} s/sub", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\nmachine: {os.cpu_count()} cores, grader grade -j {args.jobs}; "
-          f"load average now {os.getloadavg()[0]:.1f}")
-    print(f"{'N':>5} | {'grade wall':>10} | {'s/sub':>6} | {'steady s/sub (1st/last third)':>29} | "
-          f"{'naive sample':>12} | {'naive s/sub':>11} | {'speed-up':>8} | {'load':>4} | "
-          "timing flakes (grade, naive)")
+    print(
+        f"\nmachine: {os.cpu_count()} cores, grader grade -j {args.jobs}; "
+        f"load average now {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"{'N':>5} | {'grade wall':>10} | {'s/sub':>6} | {'steady s/sub (1st/last third)':>29} | "
+        f"{'naive sample':>12} | {'naive s/sub':>11} | {'speed-up':>8} | {'load':>4} | "
+        "timing flakes (grade, naive)"
+    )
     for n, wall, per, steady, k, naive_s, load, flakes in rows:
         sample = f"{k} of {n}" if k < n else f"all {n}"
         steady_text = f"{steady[0]:.3f} ({steady[1]:.3f}/{steady[2]:.3f})"
-        print(f"{n:>5} | {wall:>8.1f} s | {per:>6.3f} | {steady_text:>29} | {sample:>12} | "
-              f"{naive_s:>11.2f} | {naive_s / per:>7.1f}x | {load:>4.1f} | {flakes}")
-    print("speed-up = naive s/sub / grader grade s/sub (wall / N, start-up included); "
-          "naive = one fresh process per submission, run one after the other.\n"
-          f"timing flakes: correct answers that failed only {TIMED} because the machine was "
-          "busy (load = 1-minute load average when the size started)")
+        print(
+            f"{n:>5} | {wall:>8.1f} s | {per:>6.3f} | {steady_text:>29} | {sample:>12} | "
+            f"{naive_s:>11.2f} | {naive_s / per:>7.1f}x | {load:>4.1f} | {flakes}"
+        )
+    print(
+        "speed-up = naive s/sub / grader grade s/sub (wall / N, start-up included); "
+        "naive = one fresh process per submission, run one after the other.\n"
+        f"timing flakes: correct answers that failed only {TIMED} because the machine was "
+        "busy (load = 1-minute load average when the size started)"
+    )
 
 
 if __name__ == "__main__":

@@ -29,10 +29,22 @@ from grader.judge.plugin import check_seed, load_reference
 COURSE = Path(__file__).resolve().parents[1]
 # assignment -> (check file under checks/, check name, dataset, threshold name)
 TRAINING_CHECKS = {
-    "hw4": [("public/test_training.py", "test_training_reaches_accuracy_on_digits", "digits",
-             "digits_accuracy")],
-    "hw5": [("public/test_training.py", "test_training_reaches_accuracy_on_digits", "digits",
-             "digits_accuracy")],
+    "hw4": [
+        (
+            "public/test_training.py",
+            "test_training_reaches_accuracy_on_digits",
+            "digits",
+            "digits_accuracy",
+        )
+    ],
+    "hw5": [
+        (
+            "public/test_training.py",
+            "test_training_reaches_accuracy_on_digits",
+            "digits",
+            "digits_accuracy",
+        )
+    ],
 }
 
 
@@ -59,10 +71,14 @@ def calibrate(assignment: str, seeds: int) -> None:
             predictions = fit(reference, split, spec)
             times.append(time.perf_counter() - start)
             accuracies.append(float((predictions == split.y_test).double().mean()))
-        print(f"{assignment} {check} ({dataset}, {len(split.y_test)} test samples, "
-              f"{len(accuracies)} seeds)")
-        print(f"  accuracy: min {min(accuracies):.4f}  mean {statistics.mean(accuracies):.4f}  "
-              f"max {max(accuracies):.4f}  (seed {spec.seed}: {accuracies[-1]:.4f})")
+        print(
+            f"{assignment} {check} ({dataset}, {len(split.y_test)} test samples, "
+            f"{len(accuracies)} seeds)"
+        )
+        print(
+            f"  accuracy: min {min(accuracies):.4f}  mean {statistics.mean(accuracies):.4f}  "
+            f"max {max(accuracies):.4f}  (seed {spec.seed}: {accuracies[-1]:.4f})"
+        )
         print(f"  all: {' '.join(f'{a:.3f}' for a in accuracies)}")
         print(f"  reference training time: min {min(times):.2f} s  max {max(times):.2f} s")
         print(f"  current threshold {threshold} = {spec.thresholds.get(threshold)}")

@@ -42,8 +42,12 @@ def main() -> None:
         check.append(wall(check_cmd))
     f, c = statistics.median(floor), statistics.median(check)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
-    print(f"python -c 'import torch'               median {f:.2f} s  (runs: {', '.join(f'{x:.2f}' for x in floor)})")
-    print(f"grader check hw1 --submission ref/hw1  median {c:.2f} s  (runs: {', '.join(f'{x:.2f}' for x in check)})")
+    print(
+        f"python -c 'import torch'               median {f:.2f} s  (runs: {', '.join(f'{x:.2f}' for x in floor)})"
+    )
+    print(
+        f"grader check hw1 --submission ref/hw1  median {c:.2f} s  (runs: {', '.join(f'{x:.2f}' for x in check)})"
+    )
     print(f"ratio: {c / f:.2f}x the import-torch floor (target < 2x)")
 
 

@@ -43,35 +43,56 @@ def calibrate(n: int, base_seed: int) -> None:
     torch.set_num_threads(1)
     spec = load_assignment(ROOT, "hw6")
     reference = _load(ROOT / "reference/hw6/cnn.py", "hw6_reference")
-    epochs, lr, batch_size = (int(spec.threshold("epochs")), spec.threshold("lr"),
-                              int(spec.threshold("batch_size")))
+    epochs, lr, batch_size = (
+        int(spec.threshold("epochs")),
+        spec.threshold("lr"),
+        int(spec.threshold("batch_size")),
+    )
     split = data.load("digits", seed=0)
     x_train, x_test = split.images(split.x_train), split.images(split.x_test)
-    print(f"calibration: {n} base seeds, epochs={epochs} lr={lr:g} batch_size={batch_size}, "
-          f"{len(x_train)} training / {len(x_test)} test images")
+    print(
+        f"calibration: {n} base seeds, epochs={epochs} lr={lr:g} batch_size={batch_size}, "
+        f"{len(x_train)} training / {len(x_test)} test images"
+    )
     accuracies, times = [], []
     for base in [base_seed] + list(range(n - 1)):
         seed = check_seed(base, CHECK_ID)
         torch.manual_seed(seed)
         start = time.perf_counter()
         model = reference.CNN()
-        reference.train_cnn(model, x_train, split.y_train, epochs=epochs, lr=lr,
-                            batch_size=batch_size)
+        reference.train_cnn(
+            model, x_train, split.y_train, epochs=epochs, lr=lr, batch_size=batch_size
+        )
         times.append(time.perf_counter() - start)
         accuracies.append(float((reference.predict(model, x_test) == split.y_test).float().mean()))
-        print(f"  base seed {base:5d} (check seed {seed:10d}): accuracy {accuracies[-1]:.4f}, "
-              f"training {times[-1]:.2f} s")
-    print(f"accuracy: min {min(accuracies):.4f}  median {statistics.median(accuracies):.4f}  "
-          f"max {max(accuracies):.4f};  threshold in assignment.toml: "
-          f"{spec.threshold('min_test_accuracy'):.4f}")
-    print(f"training time: median {statistics.median(times):.2f} s (first run {times[0]:.2f} s, "
-          "includes torch's one-off lazy imports)")
+        print(
+            f"  base seed {base:5d} (check seed {seed:10d}): accuracy {accuracies[-1]:.4f}, "
+            f"training {times[-1]:.2f} s"
+        )
+    print(
+        f"accuracy: min {min(accuracies):.4f}  median {statistics.median(accuracies):.4f}  "
+        f"max {max(accuracies):.4f};  threshold in assignment.toml: "
+        f"{spec.threshold('min_test_accuracy'):.4f}"
+    )
+    print(
+        f"training time: median {statistics.median(times):.2f} s (first run {times[0]:.2f} s, "
+        "includes torch's one-off lazy imports)"
+    )
 
 
 def run_check(seed: int | None) -> tuple[float, float, float, float]:
     """(wall seconds, score, max score, accuracy-check seconds) of one `grader check` run."""
-    cmd = [sys.executable, "-m", "grader", "check", "hw6", "--submission", "reference/hw6",
-           "--format", "json"] + ([] if seed is None else ["--seed", str(seed)])
+    cmd = [
+        sys.executable,
+        "-m",
+        "grader",
+        "check",
+        "hw6",
+        "--submission",
+        "reference/hw6",
+        "--format",
+        "json",
+    ] + ([] if seed is None else ["--seed", str(seed)])
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -93,10 +114,14 @@ def reliability(same: int, seeds: int) -> None:
         wall, score, max_score, accuracy_check = run_check(seed)
         walls.append(wall)
         full += score == max_score
-        print(f"  {label:16} score {score:g}/{max_score:g}  wall {wall:.1f} s  "
-              f"(accuracy check {accuracy_check:.1f} s)")
-    print(f"full marks in {full} of {len(runs)} runs; wall time median {statistics.median(walls):.1f} s, "
-          f"max {max(walls):.1f} s")
+        print(
+            f"  {label:16} score {score:g}/{max_score:g}  wall {wall:.1f} s  "
+            f"(accuracy check {accuracy_check:.1f} s)"
+        )
+    print(
+        f"full marks in {full} of {len(runs)} runs; wall time median {statistics.median(walls):.1f} s, "
+        f"max {max(walls):.1f} s"
+    )
 
 
 def main() -> None:

@@ -36,9 +36,11 @@ def main() -> None:
                 result = grade(spec, spec.reference, course=COURSE, zygote=zygote, seed=seed)
                 bad = [c.id for c in result.checks if c.status != "passed"]
                 failures += bool(bad)
-                print(f"{aid} seed {result.seed:>5}: {result.score:g}/{result.max_score:g} "
-                      f"in {time.perf_counter() - start:.1f} s" + (f"  FAILED {bad}" if bad else ""),
-                      flush=True)
+                print(
+                    f"{aid} seed {result.seed:>5}: {result.score:g}/{result.max_score:g} "
+                    f"in {time.perf_counter() - start:.1f} s" + (f"  FAILED {bad}" if bad else ""),
+                    flush=True,
+                )
     print("all full marks" if not failures else f"{failures} runs below full marks")
     raise SystemExit(1 if failures else 0)
 

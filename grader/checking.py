@@ -1,11 +1,11 @@
 """What check files use: comparisons whose failures teach, and `fail` for everything else.
 
-    from grader.checking import assert_close, expect_raises, fail
+from grader.checking import assert_close, expect_raises, fail
 
-    def test_softmax_matches_reference(student, reference, spec):
-        \"\"\"softmax matches the reference on random logits\"\"\"
-        x = torch.randn(4, 10, dtype=torch.float64)
-        assert_close(student.softmax(x), reference.softmax(x), spec.tolerance(), what="softmax(x)")
+def test_softmax_matches_reference(student, reference, spec):
+    \"\"\"softmax matches the reference on random logits\"\"\"
+    x = torch.randn(4, 10, dtype=torch.float64)
+    assert_close(student.softmax(x), reference.softmax(x), spec.tolerance(), what="softmax(x)")
 """
 
 from __future__ import annotations
@@ -34,10 +34,28 @@ from grader.sandbox.client import WorkerLost
 from grader.spec import Tolerance
 
 __all__ = [  # what check files use; nothing else of the engine
-    "CheckFailed", "Split", "StudentError", "WorkerLost", "assert_close", "best_time",
-    "check_training", "conv_shape_hint", "error_hint", "expect_accuracy", "expect_raises",
-    "expect_tensor", "fail", "hard_coded_hint", "named_parameters", "output_size_hint",
-    "public_case_first", "ratio", "scale_hint", "shape_hint", "time_budget", "training_budget",
+    "CheckFailed",
+    "Split",
+    "StudentError",
+    "WorkerLost",
+    "assert_close",
+    "best_time",
+    "check_training",
+    "conv_shape_hint",
+    "error_hint",
+    "expect_accuracy",
+    "expect_raises",
+    "expect_tensor",
+    "fail",
+    "hard_coded_hint",
+    "named_parameters",
+    "output_size_hint",
+    "public_case_first",
+    "ratio",
+    "scale_hint",
+    "shape_hint",
+    "time_budget",
+    "training_budget",
     "within_budget",
 ]
 
@@ -70,22 +88,38 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def expect_tensor(got: Any, what: str, *, dtype: torch.dtype | None = None,
-                  shape: tuple | None = None, hint: str = "") -> torch.Tensor:
+def expect_tensor(
+    got: Any,
+    what: str,
+    *,
+    dtype: torch.dtype | None = None,
+    shape: tuple | None = None,
+    hint: str = "",
+) -> torch.Tensor:
     """`got` as a tensor, or a failed check saying what it was instead."""
     if not isinstance(got, torch.Tensor):
         fail(f"{what} should be a tensor, but your code returned {_kind(got)}", hint)
     if shape is not None and tuple(got.shape) != tuple(shape):
-        fail(f"{what} has the wrong shape: got {tuple(got.shape)}, expected {tuple(shape)}",
-             hint or hints.shape_hint(tuple(got.shape), tuple(shape)))
+        fail(
+            f"{what} has the wrong shape: got {tuple(got.shape)}, expected {tuple(shape)}",
+            hint or hints.shape_hint(tuple(got.shape), tuple(shape)),
+        )
     if dtype is not None and got.dtype != dtype:
         fail(f"{what} has the wrong dtype: got {got.dtype}, expected {dtype}", hint)
     return got
 
 
-def assert_close(got: Any, expected: Any, tol: Tolerance, *, what: str, hint: str = "",
-                 batch_size: int | None = None, check_dtype: bool = True,
-                 hint_fn: Callable[[torch.Tensor, torch.Tensor], str] | None = None) -> None:
+def assert_close(
+    got: Any,
+    expected: Any,
+    tol: Tolerance,
+    *,
+    what: str,
+    hint: str = "",
+    batch_size: int | None = None,
+    check_dtype: bool = True,
+    hint_fn: Callable[[torch.Tensor, torch.Tensor], str] | None = None,
+) -> None:
     """Compare `got` (the student's) to `expected` (the reference's) within `tol`.
 
     Shapes and dtypes are checked first; values as `|got - expected| <= atol + rtol·|expected|`.
@@ -101,8 +135,10 @@ def assert_close(got: Any, expected: Any, tol: Tolerance, *, what: str, hint: st
     got = expect_tensor(got, what, shape=tuple(expected.shape), hint=hint)
     if check_dtype and got.dtype != expected.dtype:
         fail(f"{what} has the wrong dtype: got {got.dtype}, expected {expected.dtype}", hint)
-    g, e = got.detach().to(torch.float64 if not got.is_complex() else torch.complex128), \
-        expected.detach().to(torch.float64 if not expected.is_complex() else torch.complex128)
+    g, e = (
+        got.detach().to(torch.float64 if not got.is_complex() else torch.complex128),
+        expected.detach().to(torch.float64 if not expected.is_complex() else torch.complex128),
+    )
     bad = ~torch.isclose(g, e, rtol=tol.rtol, atol=tol.atol, equal_nan=True)
     if not bool(bad.any()):
         return
@@ -120,11 +156,15 @@ def assert_close(got: Any, expected: Any, tol: Tolerance, *, what: str, hint: st
     )
     if not torch.isfinite(g).all() and torch.isfinite(e).all():
         message += " (your result contains inf or NaN)"
-    found = hint or (hint_fn(got, expected) if hint_fn else "") or hints.scale_hint(g, e, batch_size)
+    found = (
+        hint or (hint_fn(got, expected) if hint_fn else "") or hints.scale_hint(g, e, batch_size)
+    )
     fail(message, found)
 
 
-def expect_raises(call: Callable[[], Any], error: str, *, what: str, hint: str = "") -> StudentError:
+def expect_raises(
+    call: Callable[[], Any], error: str, *, what: str, hint: str = ""
+) -> StudentError:
     """Student code must raise `error` (a type name such as "ValueError")."""
     try:
         result = call()
@@ -140,12 +180,22 @@ def expect_raises(call: Callable[[], Any], error: str, *, what: str, hint: str =
 def named_parameters(model: Any, what: str, hint: str = "") -> dict[str, torch.Tensor]:
     """`model.named_parameters()` of a student module, validated: {name: tensor}."""
     pairs = model.method("named_parameters")()
-    if not (isinstance(pairs, list) and all(isinstance(p, tuple) and len(p) == 2
-                                            and isinstance(p[0], str)
-                                            and isinstance(p[1], torch.Tensor) for p in pairs)):
-        fail(f"{what}.named_parameters() should give (name, tensor) pairs, got {_short(pairs, 200)}",
-             hint or "subclass nn.Module, call super().__init__() first, and assign the layers "
-                     "and parameters as attributes")
+    if not (
+        isinstance(pairs, list)
+        and all(
+            isinstance(p, tuple)
+            and len(p) == 2
+            and isinstance(p[0], str)
+            and isinstance(p[1], torch.Tensor)
+            for p in pairs
+        )
+    ):
+        fail(
+            f"{what}.named_parameters() should give (name, tensor) pairs, got {_short(pairs, 200)}",
+            hint
+            or "subclass nn.Module, call super().__init__() first, and assign the layers "
+            "and parameters as attributes",
+        )
     return dict(pairs)
 
 
@@ -157,8 +207,12 @@ def _passes(call: Callable[[], object]) -> bool:
 
 
 @contextlib.contextmanager
-def hard_coded_hint(why: str, *, public_case_passes: Callable[[], object] = lambda: True,
-                    error_hint: Callable[[str], str] = hints.error_hint) -> Iterator[None]:
+def hard_coded_hint(
+    why: str,
+    *,
+    public_case_passes: Callable[[], object] = lambda: True,
+    error_hint: Callable[[str], str] = hints.error_hint,
+) -> Iterator[None]:
     """A failure inside, when the public check's case passes, gets the hint `why` (a size
     looks hard-coded), followed by the failure's own hint or, for an exception in the
     student's code, `error_hint(message)`.
@@ -178,9 +232,13 @@ def hard_coded_hint(why: str, *, public_case_passes: Callable[[], object] = lamb
         fail(str(exc), f"{why}; {known}" if known else why)
 
 
-def public_case_first(cases: Sequence[T], check: Callable[[T], object],
-                      why: Callable[[T], str], *,
-                      error_hint: Callable[[str], str] = hints.error_hint) -> None:
+def public_case_first(
+    cases: Sequence[T],
+    check: Callable[[T], object],
+    why: Callable[[T], str],
+    *,
+    error_hint: Callable[[str], str] = hints.error_hint,
+) -> None:
     """`check(case)` for each case; the first is the case a public check uses. When it passes
     and a later case fails, that failure's hint starts with `why(case)`."""
     check(cases[0])
@@ -214,44 +272,74 @@ def within_budget(student: Any, seconds: float, *, what: str, why: str = "", hin
         except WorkerLost as exc:
             if not exc.timed_out:
                 raise
-            fail(f"{what} did not finish within its time budget of {seconds:.3g} s"
-                 + (f" ({why})" if why else ""), hint)
+            fail(
+                f"{what} did not finish within its time budget of {seconds:.3g} s"
+                + (f" ({why})" if why else ""),
+                hint,
+            )
 
 
-def expect_accuracy(predictions: Any, targets: torch.Tensor, threshold: float, *, what: str,
-                    reference: float | None = None, hint: str = "") -> float:
+def expect_accuracy(
+    predictions: Any,
+    targets: torch.Tensor,
+    threshold: float,
+    *,
+    what: str,
+    reference: float | None = None,
+    hint: str = "",
+) -> float:
     """The accuracy of predicted class labels against held-out `targets` (kept in the judge).
 
     Fails below `threshold` with the accuracy reached (and the reference's, when given).
     """
     n = int(targets.shape[0])
     if isinstance(predictions, torch.Tensor) and predictions.dim() == 2 and len(predictions) == n:
-        fail(f"{what} should be one class label per sample, shape ({n},), but has shape "
-             f"{tuple(predictions.shape)}", "return the predicted classes, scores.argmax(dim=1)")
+        fail(
+            f"{what} should be one class label per sample, shape ({n},), but has shape "
+            f"{tuple(predictions.shape)}",
+            "return the predicted classes, scores.argmax(dim=1)",
+        )
     pred = expect_tensor(predictions, what, shape=(n,))
     if pred.is_floating_point() or pred.is_complex() or pred.dtype == torch.bool:
-        fail(f"{what} should hold integer class labels, but has dtype {pred.dtype}",
-             "argmax(dim=1) gives int64 class labels")
+        fail(
+            f"{what} should hold integer class labels, but has dtype {pred.dtype}",
+            "argmax(dim=1) gives int64 class labels",
+        )
     correct = int((pred.long() == targets).sum())
     accuracy = correct / n
     if accuracy < threshold:
         also = f"; the reference reaches {reference:.3f} here" if reference is not None else ""
-        fail(f"{what}: accuracy {accuracy:.3f} ({correct} of {n} held-out samples right), below "
-             f"the required {threshold:.3f}{also}", hint)
+        fail(
+            f"{what}: accuracy {accuracy:.3f} ({correct} of {n} held-out samples right), below "
+            f"the required {threshold:.3f}{also}",
+            hint,
+        )
     return accuracy
 
 
 def training_budget(spec: Any) -> dict[str, float]:
     """`check_training`'s factor, floor_s and cap_s, read from an assignment's `[thresholds]`
     keys `train_time_factor`, `train_time_floor_s` and `train_time_cap_s`."""
-    return {"factor": spec.threshold("train_time_factor"),
-            "floor_s": spec.threshold("train_time_floor_s"),
-            "cap_s": spec.threshold("train_time_cap_s")}
+    return {
+        "factor": spec.threshold("train_time_factor"),
+        "floor_s": spec.threshold("train_time_floor_s"),
+        "cap_s": spec.threshold("train_time_cap_s"),
+    }
 
 
-def check_training(student: Any, reference: Any, fit: Callable[[Any], Any], targets: torch.Tensor,
-                   *, threshold: float, factor: float, floor_s: float, cap_s: float,
-                   what: str, hint: str = "") -> float:
+def check_training(
+    student: Any,
+    reference: Any,
+    fit: Callable[[Any], Any],
+    targets: torch.Tensor,
+    *,
+    threshold: float,
+    factor: float,
+    floor_s: float,
+    cap_s: float,
+    what: str,
+    hint: str = "",
+) -> float:
     """Train with the reference, then with the student's code, and score the student's predictions.
 
     `fit(impl)` trains a fresh model with `impl` (the `reference` module or the `student` proxy:
@@ -265,11 +353,19 @@ def check_training(student: Any, reference: Any, fit: Callable[[Any], Any], targ
     reference_s = time.perf_counter() - start
     ref_accuracy = float((torch.as_tensor(expected).long() == targets).double().mean())
     budget = time_budget(reference_s, factor=factor, floor_s=floor_s, cap_s=cap_s)
-    why = (f"{factor:g}x the reference's {reference_s:.2f} s on the same data, at least "
-           f"{floor_s:g} s, at most {cap_s:g} s")
-    with within_budget(student, budget, what=what, why=why,
-                       hint="look for Python loops over single samples or features, or for "
-                            "more epochs than asked for"):
+    why = (
+        f"{factor:g}x the reference's {reference_s:.2f} s on the same data, at least "
+        f"{floor_s:g} s, at most {cap_s:g} s"
+    )
+    with within_budget(
+        student,
+        budget,
+        what=what,
+        why=why,
+        hint="look for Python loops over single samples or features, or for "
+        "more epochs than asked for",
+    ):
         predictions = fit(student)
-    return expect_accuracy(predictions, targets, threshold, what=what, reference=ref_accuracy,
-                           hint=hint)
+    return expect_accuracy(
+        predictions, targets, threshold, what=what, reference=ref_accuracy, hint=hint
+    )

@@ -16,9 +16,12 @@ from rich.console import Console
 from grader.errors import GraderError
 
 course_option = click.option(
-    "--course", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--course",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
     help="The course folder (holding assignments/). Default: $GRADER_COURSE, or the current "
-         "folder or one above it.")
+    "folder or one above it.",
+)
 
 
 def _course(course: Path | None) -> Path:
@@ -41,8 +44,11 @@ class MinScore(click.ParamType):
         except ValueError:
             number = -1.0
         if not (number >= 0 and (not text.endswith("%") or number <= 100)):
-            self.fail(f"{value!r} is not a number of points (e.g. 20) or a percentage (e.g. 80%)",
-                      param, ctx)
+            self.fail(
+                f"{value!r} is not a number of points (e.g. 20) or a percentage (e.g. 80%)",
+                param,
+                ctx,
+            )
         return number, text.endswith("%")
 
 
@@ -85,32 +91,64 @@ def list_cmd(course: Path | None) -> None:
 
 @main.command()
 @click.argument("assignment")
-@click.option("--submission", type=click.Path(path_type=Path), default=None,
-              help="The file or folder to grade. Default: the assignment's own stub.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "gradescope"]),
-              default="text", show_default=True,
-              help="Report format: the terminal report, our versioned JSON, JUnit XML for CI, "
-                   "or a Gradescope results.json.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the report to this file (the terminal still shows the text report).")
-@click.option("--min-score", type=MIN_SCORE, default=None,
-              help="Exit 0 when the score reaches this many points (20) or this share of the "
-                   "total (80%), instead of only when every check passed.")
-@click.option("--hidden-visibility", type=click.Choice(["hidden", "after_due_date",
-                                                        "after_published", "visible"]),
-              default="after_published", show_default=True,
-              help="Gradescope visibility of hidden-tier checks.")
+@click.option(
+    "--submission",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The file or folder to grade. Default: the assignment's own stub.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit", "gradescope"]),
+    default="text",
+    show_default=True,
+    help="Report format: the terminal report, our versioned JSON, JUnit XML for CI, "
+    "or a Gradescope results.json.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the report to this file (the terminal still shows the text report).",
+)
+@click.option(
+    "--min-score",
+    type=MIN_SCORE,
+    default=None,
+    help="Exit 0 when the score reaches this many points (20) or this share of the "
+    "total (80%), instead of only when every check passed.",
+)
+@click.option(
+    "--hidden-visibility",
+    type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]),
+    default="after_published",
+    show_default=True,
+    help="Gradescope visibility of hidden-tier checks.",
+)
 @click.option("--seed", type=int, default=None, help="Base seed (default: the assignment's).")
 @click.option("-v", "--verbose", is_flag=True, help="Also show what the student's code printed.")
-@click.option("--data-dir", type=click.Path(exists=True, file_okay=False, resolve_path=True,
-                                          path_type=Path),
-              default=None, help="Folder with MNIST / Fashion-MNIST IDX files (plain or .gz), "
-              "for checks that load those datasets; the shipped assignments train on the bundled "
-              "digits. Default: [assignment] data_dir in assignment.toml.")
+@click.option(
+    "--data-dir",
+    type=click.Path(exists=True, file_okay=False, resolve_path=True, path_type=Path),
+    default=None,
+    help="Folder with MNIST / Fashion-MNIST IDX files (plain or .gz), "
+    "for checks that load those datasets; the shipped assignments train on the bundled "
+    "digits. Default: [assignment] data_dir in assignment.toml.",
+)
 @course_option
-def check(assignment: str, submission: Path | None, fmt: str, output: Path | None,
-          min_score: tuple[float, bool] | None, hidden_visibility: str,
-          seed: int | None, verbose: bool, data_dir: Path | None, course: Path | None) -> None:
+def check(
+    assignment: str,
+    submission: Path | None,
+    fmt: str,
+    output: Path | None,
+    min_score: tuple[float, bool] | None,
+    hidden_visibility: str,
+    seed: int | None,
+    verbose: bool,
+    data_dir: Path | None,
+    course: Path | None,
+) -> None:
     """Grade one submission of ASSIGNMENT and print the report.
 
     With GITHUB_ACTIONS=true it also annotates failed checks and appends a table to
@@ -135,19 +173,35 @@ def check(assignment: str, submission: Path | None, fmt: str, output: Path | Non
     with Zygote() as zygote:  # starts importing torch now, while the judge does the same
         from grader.judge.runner import grade
 
-        result = grade(spec, submission, course=root, zygote=zygote, seed=seed,
-                       data_dir=str(data_dir) if data_dir else None)
+        result = grade(
+            spec,
+            submission,
+            course=root,
+            zygote=zygote,
+            seed=seed,
+            data_dir=str(data_dir) if data_dir else None,
+        )
     from grader.outputs.deliver import deliver, exit_status
 
-    deliver(result, fmt=fmt, output=output, verbose=verbose, hidden_visibility=hidden_visibility,
-            module_file=f"{spec.module}.py")
+    deliver(
+        result,
+        fmt=fmt,
+        output=output,
+        verbose=verbose,
+        hidden_visibility=hidden_visibility,
+        module_file=f"{spec.module}.py",
+    )
     sys.exit(exit_status(result, min_score))
 
 
 @main.command()
 @click.argument("assignments", nargs=-1, required=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="The folder to write the student bundle to (new or empty).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The folder to write the student bundle to (new or empty).",
+)
 @click.option("--force", is_flag=True, help="Replace an earlier release in --out.")
 @course_option
 def release(assignments: tuple[str, ...], out: Path, force: bool, course: Path | None) -> None:
@@ -172,8 +226,13 @@ def release(assignments: tuple[str, ...], out: Path, force: bool, course: Path |
 
 @main.command("validate")
 @click.argument("assignments", nargs=-1)
-@click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
-              help="How many base seeds the reference must score full marks with.")
+@click.option(
+    "--seeds",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="How many base seeds the reference must score full marks with.",
+)
 @course_option
 def validate_cmd(assignments: tuple[str, ...], seeds: int, course: Path | None) -> None:
     """Check that ASSIGNMENTS (default: all) are ready to hand out.
@@ -192,8 +251,9 @@ def validate_cmd(assignments: tuple[str, ...], seeds: int, course: Path | None) 
 
     root = _course(course)
     with Zygote() as zygote:
-        found = validate(root, list(assignments) or assignment_ids(root), zygote=zygote,
-                         seeds=seeds)
+        found = validate(
+            root, list(assignments) or assignment_ids(root), zygote=zygote, seeds=seeds
+        )
     print_validations(found, Console())
     sys.exit(0 if all(v.ok for v in found) else 1)
 
@@ -201,17 +261,39 @@ def validate_cmd(assignments: tuple[str, ...], seeds: int, course: Path | None) 
 @main.command("grade")
 @click.argument("assignment")
 @click.argument("submissions", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the gradebook. Default: ./grades/ASSIGNMENT.")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Submissions graded at once. Default: the number of cores.")
-@click.option("--timeout", type=float, default=300.0, show_default=True,
-              help="Wall-clock seconds one submission may take; checks left then do not run.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the gradebook. Default: ./grades/ASSIGNMENT.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Submissions graded at once. Default: the number of cores.",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=300.0,
+    show_default=True,
+    help="Wall-clock seconds one submission may take; checks left then do not run.",
+)
 @click.option("--force", is_flag=True, help="Grade every submission again, even unchanged ones.")
 @click.option("--seed", type=int, default=None, help="Base seed (default: the assignment's).")
 @course_option
-def grade_cmd(assignment: str, submissions: Path, out: Path | None, jobs: int | None,
-              timeout: float, force: bool, seed: int | None, course: Path | None) -> None:
+def grade_cmd(
+    assignment: str,
+    submissions: Path,
+    out: Path | None,
+    jobs: int | None,
+    timeout: float,
+    force: bool,
+    seed: int | None,
+    course: Path | None,
+) -> None:
     """Grade every submission in SUBMISSIONS: a gradebook, feedback, a class summary.
 
     SUBMISSIONS holds one entry per student, named by the student id: a folder, a .py
@@ -233,6 +315,14 @@ def grade_cmd(assignment: str, submissions: Path, out: Path | None, jobs: int | 
     from grader.course import load_assignment
 
     root = _course(course)
-    batch = Batch.create(load_assignment(root, assignment), submissions, course=root, out=out,
-                         jobs=jobs, timeout_s=timeout, seed=seed, force=force)
+    batch = Batch.create(
+        load_assignment(root, assignment),
+        submissions,
+        course=root,
+        out=out,
+        jobs=jobs,
+        timeout_s=timeout,
+        seed=seed,
+        force=force,
+    )
     sys.exit(grade_folder(batch, Console()))

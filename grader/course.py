@@ -18,8 +18,10 @@ def find_course(start: Path | None = None) -> Path:
     for folder in (here, *here.parents):
         if (folder / "assignments").is_dir():
             return folder
-    raise ConfigError(f"no assignments/ folder in {here} or above it: run grader from the course "
-                      "folder, or pass --course DIR")
+    raise ConfigError(
+        f"no assignments/ folder in {here} or above it: run grader from the course "
+        "folder, or pass --course DIR"
+    )
 
 
 def assignment_ids(course: Path) -> list[str]:

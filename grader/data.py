@@ -24,8 +24,10 @@ BUNDLED = ("digits", "iris")
 IDX_DATASETS = ("mnist", "fashion-mnist")
 IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 IDX_FILES = {
-    "train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte",
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
 }
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -65,20 +67,29 @@ def read_idx(path: Path) -> np.ndarray:
     except (OSError, EOFError, zlib.error) as exc:
         raise ConfigError(f"{path}: cannot read IDX file ({exc})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_DTYPES:
-        raise ConfigError(f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'none'}; "
-                          "expected 00 00 <type> <dimensions>)")
+        raise ConfigError(
+            f"{path}: not an IDX file (bad magic number {raw[:4].hex() or 'none'}; "
+            "expected 00 00 <type> <dimensions>)"
+        )
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ConfigError(f"{path}: IDX header is truncated ({len(raw)} bytes, "
-                          f"{ndim} dimensions need {header})")
+        raise ConfigError(
+            f"{path}: IDX header is truncated ({len(raw)} bytes, {ndim} dimensions need {header})"
+        )
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = np.dtype(IDX_DTYPES[raw[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(raw) - header != expected:
-        raise ConfigError(f"{path}: IDX data is truncated or padded: {len(raw) - header} bytes "
-                          f"after the header, its shape {shape} needs {expected}")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+        raise ConfigError(
+            f"{path}: IDX data is truncated or padded: {len(raw) - header} bytes "
+            f"after the header, its shape {shape} needs {expected}"
+        )
+    return (
+        np.frombuffer(raw, dtype=dtype, offset=header)
+        .reshape(shape)
+        .astype(dtype.newbyteorder("="))
+    )
 
 
 def _find_idx(folder: Path, stem: str) -> Path:
@@ -86,13 +97,20 @@ def _find_idx(folder: Path, stem: str) -> Path:
     for name in (stem, stem + ".gz", dotted, dotted + ".gz"):
         if (folder / name).is_file():
             return folder / name
-    raise ConfigError(f"{folder}: no {stem}[.gz]; the data folder must hold the four "
-                      "MNIST/Fashion-MNIST IDX files (train-images, train-labels, t10k-images, "
-                      "t10k-labels)")
+    raise ConfigError(
+        f"{folder}: no {stem}[.gz]; the data folder must hold the four "
+        "MNIST/Fashion-MNIST IDX files (train-images, train-labels, t10k-images, "
+        "t10k-labels)"
+    )
 
 
-def _split_indices(y: np.ndarray, rng: np.random.RandomState, num_classes: int,
-                   val_fraction: float, test_fraction: float) -> dict[str, np.ndarray]:
+def _split_indices(
+    y: np.ndarray,
+    rng: np.random.RandomState,
+    num_classes: int,
+    val_fraction: float,
+    test_fraction: float,
+) -> dict[str, np.ndarray]:
     """Stratified, shuffled indices: of each class, `test_fraction` (rounded) goes to "test",
     `val_fraction` to "val", the rest to "train"."""
     parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
@@ -100,8 +118,8 @@ def _split_indices(y: np.ndarray, rng: np.random.RandomState, num_classes: int,
         idx = rng.permutation(np.flatnonzero(y == cls))
         n_test, n_val = round(len(idx) * test_fraction), round(len(idx) * val_fraction)
         parts["test"].append(idx[:n_test])
-        parts["val"].append(idx[n_test:n_test + n_val])
-        parts["train"].append(idx[n_test + n_val:])
+        parts["val"].append(idx[n_test : n_test + n_val])
+        parts["train"].append(idx[n_test + n_val :])
     return {k: rng.permutation(np.concatenate(v)).astype(np.int64) for k, v in parts.items()}
 
 
@@ -123,8 +141,17 @@ def _bundled(name: str, seed: int, val_fraction: float, test_fraction: float) ->
         x, shape = (x - train.mean(0)) / train.std(0), None
     xs = {k: _tensor(x[v], np.float32) for k, v in parts.items()}
     ys = {k: _tensor(y[v], np.int64) for k, v in parts.items()}
-    return Split(name, xs["train"], ys["train"], xs["val"], ys["val"], xs["test"], ys["test"],
-                 num_classes, shape)
+    return Split(
+        name,
+        xs["train"],
+        ys["train"],
+        xs["val"],
+        ys["val"],
+        xs["test"],
+        ys["test"],
+        num_classes,
+        shape,
+    )
 
 
 def _idx(name: str, folder: Path, seed: int, val_fraction: float) -> Split:
@@ -134,8 +161,10 @@ def _idx(name: str, folder: Path, seed: int, val_fraction: float) -> Split:
     for part in ("train", "test"):
         images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]
         if images.ndim != 3 or labels.ndim != 1:
-            raise ConfigError(f"{folder}: {part} images must be (N, H, W) and labels (N,), got "
-                              f"{images.shape} and {labels.shape} (files swapped?)")
+            raise ConfigError(
+                f"{folder}: {part} images must be (N, H, W) and labels (N,), got "
+                f"{images.shape} and {labels.shape} (files swapped?)"
+            )
         if len(images) != len(labels):
             raise ConfigError(f"{folder}: {len(images)} {part} images but {len(labels)} labels")
     if arrays["train_images"].shape[1:] != arrays["test_images"].shape[1:]:
@@ -151,14 +180,28 @@ def _idx(name: str, folder: Path, seed: int, val_fraction: float) -> Split:
     parts["test"] = rng.permutation(len(y_test))  # file order must not give labels away
     flat = lambda a: a.reshape(len(a), -1).astype(np.float32) / 255.0  # noqa: E731
     x, x_test = flat(arrays["train_images"]), flat(arrays["test_images"])
-    return Split(name, _tensor(x[parts["train"]], np.float32), _tensor(y[parts["train"]], np.int64),
-                 _tensor(x[parts["val"]], np.float32), _tensor(y[parts["val"]], np.int64),
-                 _tensor(x_test[parts["test"]], np.float32), _tensor(y_test[parts["test"]], np.int64),
-                 num_classes, (1, h, w))
+    return Split(
+        name,
+        _tensor(x[parts["train"]], np.float32),
+        _tensor(y[parts["train"]], np.int64),
+        _tensor(x[parts["val"]], np.float32),
+        _tensor(y[parts["val"]], np.int64),
+        _tensor(x_test[parts["test"]], np.float32),
+        _tensor(y_test[parts["test"]], np.int64),
+        num_classes,
+        (1, h, w),
+    )
 
 
-def load(name: str = "digits", *, seed: int = 0, data_dir: str | Path | None = None,
-         val_fraction: float = 0.15, test_fraction: float = 0.2, limit: int | None = None) -> Split:
+def load(
+    name: str = "digits",
+    *,
+    seed: int = 0,
+    data_dir: str | Path | None = None,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.2,
+    limit: int | None = None,
+) -> Split:
     """Load a dataset and split it deterministically (stratified by class).
 
     Args:
@@ -173,9 +216,11 @@ def load(name: str = "digits", *, seed: int = 0, data_dir: str | Path | None = N
         split = _bundled(name, seed, val_fraction, test_fraction)
     elif name in IDX_DATASETS:
         if data_dir is None:
-            raise ConfigError(f"the {name} dataset is read from IDX files: pass --data-dir DIR "
-                              "or set data_dir in [assignment] of assignment.toml (nothing is "
-                              "downloaded)")
+            raise ConfigError(
+                f"the {name} dataset is read from IDX files: pass --data-dir DIR "
+                "or set data_dir in [assignment] of assignment.toml (nothing is "
+                "downloaded)"
+            )
         split = _idx(name, Path(data_dir).expanduser(), seed, val_fraction)
     else:
         raise ConfigError(f"unknown dataset {name!r} (known: {', '.join(BUNDLED + IDX_DATASETS)})")

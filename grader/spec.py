@@ -85,8 +85,11 @@ class AssignmentSpec:
         ids = []
         for path in sorted(self.checks_dir.rglob("test_*.py")):
             tree = ast.parse(path.read_text(), filename=str(path))
-            ids += [n.name for n in tree.body
-                    if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+            ids += [
+                n.name
+                for n in tree.body
+                if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")
+            ]
         return ids
 
     def total_points(self) -> float:
@@ -96,15 +99,19 @@ class AssignmentSpec:
         try:
             return self.tolerances[name]
         except KeyError:
-            raise ConfigError(f"{self.root / 'assignment.toml'}: no tolerance named {name!r} in "
-                              f"[tolerances] (have: {', '.join(self.tolerances) or 'none'})") from None
+            raise ConfigError(
+                f"{self.root / 'assignment.toml'}: no tolerance named {name!r} in "
+                f"[tolerances] (have: {', '.join(self.tolerances) or 'none'})"
+            ) from None
 
     def threshold(self, name: str) -> float:
         try:
             return self.thresholds[name]
         except KeyError:
-            raise ConfigError(f"{self.root / 'assignment.toml'}: no threshold named {name!r} in "
-                              f"[thresholds] (have: {', '.join(self.thresholds) or 'none'})") from None
+            raise ConfigError(
+                f"{self.root / 'assignment.toml'}: no threshold named {name!r} in "
+                f"[thresholds] (have: {', '.join(self.thresholds) or 'none'})"
+            ) from None
 
 
 class _Table:
@@ -134,7 +141,9 @@ class _Table:
     def only(self, allowed: set[str]) -> None:
         unknown = sorted(set(self.data) - allowed)
         if unknown:
-            self.fail(f"unknown key {unknown[0]!r} in [{self.name}] (allowed: {', '.join(sorted(allowed))})")
+            self.fail(
+                f"unknown key {unknown[0]!r} in [{self.name}] (allowed: {', '.join(sorted(allowed))})"
+            )
 
 
 def load_spec(root: Path, reference: Path) -> AssignmentSpec:
@@ -143,7 +152,9 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"{path}: missing; every assignment folder needs an assignment.toml") from None
+        raise ConfigError(
+            f"{path}: missing; every assignment folder needs an assignment.toml"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     top = _Table(path, "top level", raw)
@@ -168,8 +179,9 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
     for name in t.data:
         entry = _Table(path, f"tolerances.{name}", t.data[name])
         entry.only({"rtol", "atol"})
-        tolerances[name] = Tolerance(float(entry.get("rtol", (int, float))),
-                                     float(entry.get("atol", (int, float))))
+        tolerances[name] = Tolerance(
+            float(entry.get("rtol", (int, float))), float(entry.get("atol", (int, float)))
+        )
     tolerances.setdefault("default", Tolerance(1e-5, 1e-8))
 
     th = _Table(path, "thresholds", top.get("thresholds", dict, {}))
@@ -192,15 +204,26 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
         forbidden[api] = entry.get("instead", str, "")
         names = entry.get("only_in", list)
         if not names or not all(isinstance(n, str) and n.isidentifier() for n in names):
-            entry.fail(f"[forbidden] {api!r}: only_in must be a non-empty list of names of the "
-                       "student's top-level functions or classes")
+            entry.fail(
+                f"[forbidden] {api!r}: only_in must be a non-empty list of names of the "
+                "student's top-level functions or classes"
+            )
         only_in[api] = tuple(names)
 
     return AssignmentSpec(
-        id=root.name, root=root, reference=reference, title=a.get("title", str), module=module,
-        files=tuple(files), seed=a.get("seed", int, 1234),
-        default_points=float(points.pop("default", 1.0)), points=points,
-        tolerances=tolerances, thresholds=thresholds, limits=limits, forbidden=forbidden,
+        id=root.name,
+        root=root,
+        reference=reference,
+        title=a.get("title", str),
+        module=module,
+        files=tuple(files),
+        seed=a.get("seed", int, 1234),
+        default_points=float(points.pop("default", 1.0)),
+        points=points,
+        tolerances=tolerances,
+        thresholds=thresholds,
+        limits=limits,
+        forbidden=forbidden,
         forbidden_only_in=only_in,
         data_dir=a.get("data_dir", str, None),
     )

@@ -28,8 +28,15 @@ def zygote():
 def grade_with(zygote):
     """grade_with("hw1", path, seed=None, limits={"call_timeout_s": 3}) -> GradeResult."""
 
-    def run(assignment: str, submission: Path | str, *, seed: int | None = None,
-            limits: dict | None = None, course: Path = COURSE, **kwargs) -> GradeResult:
+    def run(
+        assignment: str,
+        submission: Path | str,
+        *,
+        seed: int | None = None,
+        limits: dict | None = None,
+        course: Path = COURSE,
+        **kwargs,
+    ) -> GradeResult:
         spec = load_assignment(course, assignment)
         if limits:
             spec = dataclasses.replace(spec, limits=dataclasses.replace(spec.limits, **limits))
@@ -38,11 +45,18 @@ def grade_with(zygote):
     return run
 
 
-def run_cli(*args: str, cwd: Path = COURSE, env: dict | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path = COURSE, env: dict | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     """Run the real `grader` command in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def by_id(result: GradeResult) -> dict:
@@ -73,8 +87,9 @@ def stub_with(assignment: str, tmp_path: Path, extra: str, *, module: str | None
     return target
 
 
-def reference_with(assignment: str, tmp_path: Path, replace: dict[str, str] | None = None,
-                   extra: str = "") -> Path:
+def reference_with(
+    assignment: str, tmp_path: Path, replace: dict[str, str] | None = None, extra: str = ""
+) -> Path:
     """The reference solution with text replaced (a buggy submission) and/or code appended."""
     spec = load_assignment(COURSE, assignment)
     source = (spec.reference / f"{spec.module}.py").read_text()

@@ -15,17 +15,57 @@ import xml.etree.ElementTree as ET
 
 # element -> (allowed attributes, required attributes, allowed children, may hold text)
 JUNIT = {
-    "testsuites": ({"name", "time", "tests", "failures", "disabled", "errors"}, set(),
-                   {"testsuite"}, False),
-    "testsuite": ({"name", "tests", "failures", "errors", "time", "disabled", "skipped", "skips",
-                   "timestamp", "hostname", "id", "package", "assertions", "file", "skip", "log",
-                   "url"}, {"tests"},
-                  {"testsuite", "properties", "testcase", "system-out", "system-err"}, False),
+    "testsuites": (
+        {"name", "time", "tests", "failures", "disabled", "errors"},
+        set(),
+        {"testsuite"},
+        False,
+    ),
+    "testsuite": (
+        {
+            "name",
+            "tests",
+            "failures",
+            "errors",
+            "time",
+            "disabled",
+            "skipped",
+            "skips",
+            "timestamp",
+            "hostname",
+            "id",
+            "package",
+            "assertions",
+            "file",
+            "skip",
+            "log",
+            "url",
+        },
+        {"tests"},
+        {"testsuite", "properties", "testcase", "system-out", "system-err"},
+        False,
+    ),
     "properties": (set(), set(), {"property"}, False),
     "property": ({"name", "value"}, {"name", "value"}, set(), False),
-    "testcase": ({"name", "assertions", "time", "timestamp", "classname", "status", "class",
-                  "file", "line", "log", "group", "url"}, {"name"},
-                 {"skipped", "error", "failure", "system-out", "system-err"}, False),
+    "testcase": (
+        {
+            "name",
+            "assertions",
+            "time",
+            "timestamp",
+            "classname",
+            "status",
+            "class",
+            "file",
+            "line",
+            "log",
+            "group",
+            "url",
+        },
+        {"name"},
+        {"skipped", "error", "failure", "system-out", "system-err"},
+        False,
+    ),
     "failure": ({"type", "message"}, set(), set(), True),
     "error": ({"type", "message"}, set(), set(), True),
     "skipped": ({"type", "message"}, set(), set(), True),
@@ -75,22 +115,40 @@ def validate_junit(text: str) -> list[str]:
             if attr in suite.attrib:
                 n = len(cases) if tag == "testcase" else sum(len(c.findall(tag)) for c in cases)
                 if suite.attrib[attr] != str(n):
-                    problems.append(f"testsuite {suite.get('name')!r}: {attr}={suite.attrib[attr]} "
-                                    f"but it holds {n}")
+                    problems.append(
+                        f"testsuite {suite.get('name')!r}: {attr}={suite.attrib[attr]} "
+                        f"but it holds {n}"
+                    )
     return problems
 
 
 GRADESCOPE_FORMATS = {"text", "html", "simple_format", "md", "ansi"}
 GRADESCOPE_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
 GRADESCOPE_TOP = {
-    "score": (int, float), "execution_time": (int, float), "output": str, "output_format": str,
-    "test_output_format": str, "test_name_format": str, "visibility": str,
-    "stdout_visibility": str, "extra_data": dict, "tests": list, "leaderboard": list,
+    "score": (int, float),
+    "execution_time": (int, float),
+    "output": str,
+    "output_format": str,
+    "test_output_format": str,
+    "test_name_format": str,
+    "visibility": str,
+    "stdout_visibility": str,
+    "extra_data": dict,
+    "tests": list,
+    "leaderboard": list,
 }
 GRADESCOPE_TEST = {
-    "score": (int, float), "max_score": (int, float), "status": str, "name": str,
-    "name_format": str, "number": str, "output": str, "output_format": str, "tags": list,
-    "visibility": str, "extra_data": dict,
+    "score": (int, float),
+    "max_score": (int, float),
+    "status": str,
+    "name": str,
+    "name_format": str,
+    "number": str,
+    "output": str,
+    "output_format": str,
+    "tags": list,
+    "visibility": str,
+    "extra_data": dict,
 }
 
 
@@ -103,10 +161,14 @@ def _typed(data: dict, fields: dict, where: str) -> list[str]:
             problems.append(f"{where}: {key} has type {type(value).__name__}")
     for key in ("output_format", "test_output_format", "test_name_format", "name_format"):
         if key in data and data[key] not in GRADESCOPE_FORMATS:
-            problems.append(f"{where}: {key}={data[key]!r} is not one of {sorted(GRADESCOPE_FORMATS)}")
+            problems.append(
+                f"{where}: {key}={data[key]!r} is not one of {sorted(GRADESCOPE_FORMATS)}"
+            )
     for key in ("visibility", "stdout_visibility"):
         if key in data and data[key] not in GRADESCOPE_VISIBILITY:
-            problems.append(f"{where}: {key}={data[key]!r} is not one of {sorted(GRADESCOPE_VISIBILITY)}")
+            problems.append(
+                f"{where}: {key}={data[key]!r} is not one of {sorted(GRADESCOPE_VISIBILITY)}"
+            )
     return problems
 
 

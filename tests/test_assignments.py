@@ -40,6 +40,9 @@ def test_each_assignment_is_a_complete_teaching_unit(hw):
     assert list((spec.checks_dir / "hidden").glob("test_*.py"))
     for name in spec.files:  # every function the stub leaves to students names its task
         tree = ast.parse((spec.root / name).read_text())
-        raises = [n for n in ast.walk(tree) if isinstance(n, ast.Raise) and "NotImplementedError"
-                  in ast.unparse(n)]
+        raises = [
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Raise) and "NotImplementedError" in ast.unparse(n)
+        ]
         assert raises and all("Task " in ast.unparse(r) for r in raises)

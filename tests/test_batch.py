@@ -28,8 +28,12 @@ from grader.sandbox.confine import UID_BASE
 
 REFERENCE = (COURSE / "reference/hw1/tensor_ops.py").read_text()
 STUB = (COURSE / "assignments/hw1/tensor_ops.py").read_text()
-HIDDEN_CODE = [line.strip() for path in (COURSE / "assignments/hw1/checks/hidden").glob("*.py")
-               for line in path.read_text().splitlines() if len(line.strip()) > 25]
+HIDDEN_CODE = [
+    line.strip()
+    for path in (COURSE / "assignments/hw1/checks/hidden").glob("*.py")
+    for line in path.read_text().splitlines()
+    if len(line.strip()) > 25
+]
 TIMEOUT = "8"  # seconds per submission: far above a normal one (< 2 s), below call_timeout_s
 FULL = 27
 # hw1's vectorisation check compares a worker round trip with torch.cdist in the judge: on a
@@ -45,10 +49,26 @@ def bug(old: str, new: str) -> str:
 
 
 def notebook(*cells: str) -> str:
-    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-         "source": cell.splitlines(keepends=True)} for cell in cells]
-        + [{"cell_type": "markdown", "metadata": {}, "source": ["# my notes\n", "!not code\n"]}]})
+    return json.dumps(
+        {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {},
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "outputs": [],
+                    "execution_count": None,
+                    "source": cell.splitlines(keepends=True),
+                }
+                for cell in cells
+            ]
+            + [
+                {"cell_type": "markdown", "metadata": {}, "source": ["# my notes\n", "!not code\n"]}
+            ],
+        }
+    )
 
 
 def write_zip(path: Path, members: dict[str, str], symlinks: dict[str, str] = ()) -> None:
@@ -57,7 +77,7 @@ def write_zip(path: Path, members: dict[str, str], symlinks: dict[str, str] = ()
             zf.writestr(name, text)
         for name, target in dict(symlinks).items():
             info = zipfile.ZipInfo(name)
-            info.external_attr = (0o120777 << 16)
+            info.external_attr = 0o120777 << 16
             zf.writestr(info, target)
 
 
@@ -118,27 +138,46 @@ def make_classroom() -> Classroom:
     put("dave/README.md", "my repo")
     put("dave/.git/config", "[core]")
     cells = REFERENCE.split("\n\n\n")
-    put("erin.ipynb", notebook("!pip install torch\n%matplotlib inline\n" + cells[0],
-                               "%%bash\necho hi\n", "torch.zeros?\n", *cells[1:]))
+    put(
+        "erin.ipynb",
+        notebook(
+            "!pip install torch\n%matplotlib inline\n" + cells[0],
+            "%%bash\necho hi\n",
+            "torch.zeros?\n",
+            *cells[1:],
+        ),
+    )
     write_zip(subs / "frank.zip", {"tensor_ops.py": REFERENCE}, symlinks={"link.py": "/etc/passwd"})
     put("gina.py", REFERENCE + "\nprint('PRINTED-MARKER at import')\n")
     for sid in ("alice", "bob", "carol", "dave", "erin", "frank", "gina"):
         expect[sid] = E("graded", FULL, ())
     # buggy: exactly the checks that test the bug fail
     buggy = {
-        "grace": (bug("dtype=torch.int64).reshape", "dtype=torch.float32).reshape"),
-                  ("test_arange_grid", "test_arange_grid_other_shapes")),
-        "heidi": (bug("permute(0, 2, 3, 1)", "permute(0, 3, 2, 1)"),
-                  ("test_channels_last", "test_channels_last_non_square")),
-        "judy": (bug("num_classes, dtype=torch.float32", "num_classes, dtype=torch.int64"),
-                 ("test_one_hot_matches_reference", "test_one_hot_other_sizes")),
+        "grace": (
+            bug("dtype=torch.int64).reshape", "dtype=torch.float32).reshape"),
+            ("test_arange_grid", "test_arange_grid_other_shapes"),
+        ),
+        "heidi": (
+            bug("permute(0, 2, 3, 1)", "permute(0, 3, 2, 1)"),
+            ("test_channels_last", "test_channels_last_non_square"),
+        ),
+        "judy": (
+            bug("num_classes, dtype=torch.float32", "num_classes, dtype=torch.int64"),
+            ("test_one_hot_matches_reference", "test_one_hot_other_sizes"),
+        ),
         "leo": (bug(".mean(dim=1)", ".sum(dim=1)"), ("test_per_sample_mean",)),
-        "mia": (bug("return torch.from_numpy(a)", "return torch.tensor(a)"),
-                ("test_share_numpy_shares_memory",)),
+        "mia": (
+            bug("return torch.from_numpy(a)", "return torch.tensor(a)"),
+            ("test_share_numpy_shares_memory",),
+        ),
         "nick": (bug("x[::2, -1]", "x[1::2, -1]"), ("test_every_other_row_last_col",)),
-        "olga": (bug("torch.arange(rows * cols, dtype=torch.int64).reshape(rows, cols)",
-                     "torch.arange(12, dtype=torch.int64).reshape(3, 4)"),
-                 ("test_arange_grid_other_shapes",)),
+        "olga": (
+            bug(
+                "torch.arange(rows * cols, dtype=torch.int64).reshape(rows, cols)",
+                "torch.arange(12, dtype=torch.int64).reshape(3, 4)",
+            ),
+            ("test_arange_grid_other_shapes",),
+        ),
     }
     for sid, (source, failing) in buggy.items():
         if sid == "leo":
@@ -148,44 +187,77 @@ def make_classroom() -> Classroom:
         expect[sid] = E("graded", None, failing)
     put("ivan/tensor_ops.py", bug("out = x.clone()", "out = x"))
     expect["ivan"] = E("graded", None, ("test_relu_copy_leaves_input_unchanged",))
-    put("ken.ipynb", notebook(*bug("x.mean(dim=0, keepdim=True)",
-                                   "x.mean(dim=1, keepdim=True)").split("\n\n\n")))
+    put(
+        "ken.ipynb",
+        notebook(
+            *bug("x.mean(dim=0, keepdim=True)", "x.mean(dim=1, keepdim=True)").split("\n\n\n")
+        ),
+    )
     expect["ken"] = E("graded", None, ("test_center_columns", "test_center_columns_float32"))
     put("stub.py", STUB)
     expect["stub"] = E("graded", 0)
-    put("partial.py", STUB.replace(
-        'raise NotImplementedError("Task 1.1: arange_grid")',
-        "return torch.arange(rows * cols, dtype=torch.int64).reshape(rows, cols)"))
+    put(
+        "partial.py",
+        STUB.replace(
+            'raise NotImplementedError("Task 1.1: arange_grid")',
+            "return torch.arange(rows * cols, dtype=torch.int64).reshape(rows, cols)",
+        ),
+    )
     expect["partial"] = E("graded", 2)
     # hostile
     put("exiter.py", "import sys\nsys.exit(0)\n" + REFERENCE)
     expect["exiter"] = E("crashed", 0, error="sys.exit(0)")
-    put("osexit.py", bug("def arange_grid(rows: int, cols: int) -> torch.Tensor:\n",
-                         "def arange_grid(rows: int, cols: int) -> torch.Tensor:\n"
-                         "    import os; os._exit(3)\n"))
-    expect["osexit"] = E("crashed", FULL - 2, ("test_arange_grid", "test_arange_grid_other_shapes"),
-                         error="exited with status 3")
+    put(
+        "osexit.py",
+        bug(
+            "def arange_grid(rows: int, cols: int) -> torch.Tensor:\n",
+            "def arange_grid(rows: int, cols: int) -> torch.Tensor:\n    import os; os._exit(3)\n",
+        ),
+    )
+    expect["osexit"] = E(
+        "crashed",
+        FULL - 2,
+        ("test_arange_grid", "test_arange_grid_other_shapes"),
+        error="exited with status 3",
+    )
     put("looper.py", "while True:\n    pass\n" + REFERENCE)
     expect["looper"] = E("timeout", 0, error="ran out after 0 of 23 checks")
-    put("slowpoke.py", bug("def center_columns(x: torch.Tensor) -> torch.Tensor:\n",
-                           "def center_columns(x: torch.Tensor) -> torch.Tensor:\n"
-                           "    while True:\n        pass\n"))
+    put(
+        "slowpoke.py",
+        bug(
+            "def center_columns(x: torch.Tensor) -> torch.Tensor:\n",
+            "def center_columns(x: torch.Tensor) -> torch.Tensor:\n    while True:\n        pass\n",
+        ),
+    )
     expect["slowpoke"] = E("timeout", 9, error="ran out after 9 of 23 checks")
-    put("memhog.py", bug("    out = x.clone()\n", "    hog = []\n    while True:  # 256 MiB more each time\n"
-                         "        hog.append(torch.empty(1 << 26))\n"))
+    put(
+        "memhog.py",
+        bug(
+            "    out = x.clone()\n",
+            "    hog = []\n    while True:  # 256 MiB more each time\n"
+            "        hog.append(torch.empty(1 << 26))\n",
+        ),
+    )
     expect["memhog"] = E("graded", FULL - 1, ("test_relu_copy_leaves_input_unchanged",))
     put("forker.py", "import os\nwhile True:\n    os.fork()\n" + REFERENCE)
     expect["forker"] = E("crashed", 0)
     put("syntax.py", REFERENCE + "\ndef broken(:\n")
     expect["syntax"] = E("crashed", 0, error="SyntaxError")
-    put("patcher.py", STUB + "\nimport torch, numpy, grader.checking\n"
+    put(
+        "patcher.py",
+        STUB + "\nimport torch, numpy, grader.checking\n"
         "torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"
         "numpy.allclose = lambda *a, **k: True\n"
-        "grader.checking.assert_close = lambda *a, **k: None\n")
+        "grader.checking.assert_close = lambda *a, **k: None\n",
+    )
     expect["patcher"] = E("graded", 0)
     targets = [subs / "alice", subs / "bob.py", subs / "carol.zip"] + [
-        out / name for out in (out_a, out_b) for name in ("results", "grades.csv", "feedback")]
-    put("wiper.py", REFERENCE + f"""
+        out / name for out in (out_a, out_b) for name in ("results", "grades.csv", "feedback")
+    ]
+    put(
+        "wiper.py",
+        REFERENCE
+        + f"""
 import os, shutil
 for target in {[str(t) for t in targets]!r}:
     for attempt in (shutil.rmtree, os.remove):
@@ -201,14 +273,19 @@ for out in {[str(out_a), str(out_b)]!r}:
                 fh.write("PWNED")
         except Exception:
             pass
-""")
+""",
+    )
     expect["wiper"] = E("graded", FULL, ())
-    put("thief.py", STUB + f"""
+    put(
+        "thief.py",
+        STUB
+        + f"""
 try:
-    exec(open({str(subs / 'alice/tensor_ops.py')!r}).read())  # another student's work
+    exec(open({str(subs / "alice/tensor_ops.py")!r}).read())  # another student's work
 except Exception:
     pass
-""")
+""",
+    )
     expect["thief"] = E("graded", 0)
     # unreadable entries: reported, not skipped
     put("notes.txt", "not a submission")
@@ -237,13 +314,27 @@ def open_to_all(out: Path, yes: bool = True) -> None:
     """World-writable while its batch runs, so only that batch's masks keep students out of
     it; closed again afterwards, so another batch (which does not mask it) cannot harm it."""
     for path in [out, *out.rglob("*")]:
-        os.chmod(path, (0o777 if path.is_dir() else 0o666) if yes else
-                 (0o755 if path.is_dir() else 0o644))
+        os.chmod(
+            path,
+            (0o777 if path.is_dir() else 0o666) if yes else (0o755 if path.is_dir() else 0o644),
+        )
 
 
 def grade_cli(room: Classroom, out: Path, *extra: str):
-    return run_cli("grade", "hw1", str(room.submissions), "--out", str(out), "-j", "2",
-                   "--timeout", TIMEOUT, "--course", str(room.course), *extra)
+    return run_cli(
+        "grade",
+        "hw1",
+        str(room.submissions),
+        "--out",
+        str(out),
+        "-j",
+        "2",
+        "--timeout",
+        TIMEOUT,
+        "--course",
+        str(room.course),
+        *extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -270,8 +361,11 @@ def read_csv(out: Path) -> list[dict]:
 def worker_pids() -> set[str]:
     """Live processes of workers' users (this run's, or another test run's on this machine)."""
     ps = subprocess.run(["ps", "-eo", "uid=,stat=,pid="], capture_output=True, text=True).stdout
-    return {line.split()[2] for line in ps.splitlines()
-            if int(line.split()[0]) >= UID_BASE and not line.split()[1].startswith("Z")}
+    return {
+        line.split()[2]
+        for line in ps.splitlines()
+        if int(line.split()[0]) >= UID_BASE and not line.split()[1].startswith("Z")
+    }
 
 
 def assert_workers_end(within: float = 10.0) -> None:
@@ -372,12 +466,30 @@ def test_terminal_shows_a_summary_and_the_failures(classroom, graded):
 
 
 def test_a_killed_batch_resumes_to_the_same_gradebook(classroom, graded):
-    cmd = [sys.executable, "-m", "grader", "grade", "hw1", str(classroom.submissions),
-           "--out", str(classroom.out_b), "-j", "2", "--timeout", TIMEOUT,
-           "--course", str(classroom.course)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "grader",
+        "grade",
+        "hw1",
+        str(classroom.submissions),
+        "--out",
+        str(classroom.out_b),
+        "-j",
+        "2",
+        "--timeout",
+        TIMEOUT,
+        "--course",
+        str(classroom.course),
+    ]
     open_to_all(classroom.out_b)
-    proc = subprocess.Popen(cmd, cwd=COURSE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=COURSE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     results = classroom.out_b / "results"
     deadline = time.monotonic() + 120
     while len(list(results.glob("*.json"))) < 12 and time.monotonic() < deadline:
@@ -393,7 +505,9 @@ def test_a_killed_batch_resumes_to_the_same_gradebook(classroom, graded):
     assert not [p for p in classroom.out_b.rglob("*") if p.is_file() and b"PWNED" in p.read_bytes()]
     assert f"{len(before)} of {len(classroom.expect)} submissions already graded" in again.stdout
     for name, (mtime, content) in before.items():  # kept, not graded again
-        assert (results / name).stat().st_mtime_ns == mtime and (results / name).read_bytes() == content
+        assert (results / name).stat().st_mtime_ns == mtime and (
+            results / name
+        ).read_bytes() == content
     for name in ("grades.csv", "grades.json"):
         assert (classroom.out_b / name).read_bytes() == (classroom.out_a / name).read_bytes(), name
 
@@ -415,8 +529,9 @@ def test_a_rerun_grades_only_what_changed(classroom, graded):
 def test_bad_folders_are_one_line_usage_errors(classroom, tmp_path):
     proc = run_cli("grade", "hw1", str(tmp_path / "nope"))
     assert proc.returncode == 2 and "no such folder" in proc.stderr
-    proc = run_cli("grade", "hw1", str(classroom.submissions), "--out",
-                   str(classroom.submissions / "out"))
+    proc = run_cli(
+        "grade", "hw1", str(classroom.submissions), "--out", str(classroom.submissions / "out")
+    )
     assert proc.returncode == 2 and "inside the submissions folder" in proc.stderr
     assert "Traceback" not in proc.stderr
     proc = run_cli("grade", "hw1", str(tmp_path), "--timeout", "0")

@@ -14,7 +14,8 @@ def test_stub_scores_zero_with_not_implemented_per_check():
     assert all(c["message"].startswith("not implemented") for c in result["checks"])
     assert len(result["checks"]) >= 12
     assert {"name", "tier", "status", "score", "max_score", "message", "hint", "duration_s"} <= set(
-        result["checks"][0])
+        result["checks"][0]
+    )
 
 
 def test_reference_scores_full_marks_and_exits_zero():
@@ -27,8 +28,10 @@ def test_reference_scores_full_marks_and_exits_zero():
 def test_unknown_assignment_is_a_one_line_usage_error():
     proc = run_cli("check", "hw99")
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: unknown assignment 'hw99' (known: hw1)" or \
-        proc.stderr.startswith("error: unknown assignment 'hw99'")
+    assert (
+        proc.stderr.strip() == "error: unknown assignment 'hw99' (known: hw1)"
+        or proc.stderr.startswith("error: unknown assignment 'hw99'")
+    )
     assert "Traceback" not in proc.stderr
 
 
@@ -41,4 +44,6 @@ def test_missing_submission_is_a_usage_error(tmp_path):
 def test_list_shows_titles_and_points():
     proc = run_cli("list")
     assert proc.returncode == 0
-    assert "hw1" in proc.stdout and "Tensor operations" in proc.stdout and "27 points" in proc.stdout
+    assert (
+        "hw1" in proc.stdout and "Tensor operations" in proc.stdout and "27 points" in proc.stdout
+    )

@@ -14,15 +14,25 @@ from conftest import by_id, run_cli
 from grader import data
 from grader.errors import ConfigError
 
-IDX_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B,
-             np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
+IDX_CODES = {
+    np.dtype(np.uint8): 0x08,
+    np.dtype(np.int8): 0x09,
+    np.dtype(">i2"): 0x0B,
+    np.dtype(">i4"): 0x0C,
+    np.dtype(">f4"): 0x0D,
+    np.dtype(">f8"): 0x0E,
+}
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
     """The IDX encoding of `array`: magic (0, 0, type, ndim), big-endian sizes, big-endian data."""
     big = array.astype(array.dtype.newbyteorder(">")) if array.dtype.itemsize > 1 else array
     code = IDX_CODES[np.dtype(big.dtype)]
-    return bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + big.tobytes()
+    return (
+        bytes([0, 0, code, array.ndim])
+        + struct.pack(f">{array.ndim}I", *array.shape)
+        + big.tobytes()
+    )
 
 
 def write_idx(path: Path, array: np.ndarray, *, compress: bool = False) -> Path:
@@ -77,10 +87,13 @@ def test_read_idx_rejects_a_bad_magic_number(tmp_path):
         data.read_idx(path)
 
 
-@pytest.mark.parametrize("cut, message", [
-    (10, "IDX header is truncated"),  # 3 dimensions need 16 header bytes
-    (30, "IDX data is truncated or padded: 14 bytes after the header, its shape"),
-])
+@pytest.mark.parametrize(
+    "cut, message",
+    [
+        (10, "IDX header is truncated"),  # 3 dimensions need 16 header bytes
+        (30, "IDX data is truncated or padded: 14 bytes after the header, its shape"),
+    ],
+)
 def test_read_idx_rejects_truncated_files(tmp_path, cut, message):
     raw = idx_bytes(np.zeros((2, 3, 4), dtype=np.uint8))
     path = tmp_path / "x-idx3-ubyte"
@@ -111,8 +124,10 @@ def test_digits_split_is_deterministic_stratified_and_complete():
     from sklearn.datasets import load_digits
 
     per_class = np.bincount(load_digits().target)
-    counts = {part: torch.bincount(getattr(a, f"y_{part}"), minlength=10).numpy()
-              for part in ("train", "val", "test")}
+    counts = {
+        part: torch.bincount(getattr(a, f"y_{part}"), minlength=10).numpy()
+        for part in ("train", "val", "test")
+    }
     np.testing.assert_array_equal(counts["train"] + counts["val"] + counts["test"], per_class)
     np.testing.assert_array_equal(counts["test"], np.round(per_class * 0.2))  # stratified
     np.testing.assert_array_equal(counts["val"], np.round(per_class * 0.15))
@@ -133,7 +148,9 @@ def test_limit_keeps_the_first_training_samples_only():
 
 
 def test_mnist_without_a_data_dir_is_a_clear_error():
-    with pytest.raises(ConfigError, match=r"the mnist dataset is read from IDX files: pass --data-dir"):
+    with pytest.raises(
+        ConfigError, match=r"the mnist dataset is read from IDX files: pass --data-dir"
+    ):
         data.load("mnist")
     with pytest.raises(ConfigError, match=r"unknown dataset 'cifar'"):
         data.load("cifar")
@@ -156,7 +173,9 @@ def test_idx_folder_problems_name_the_folder_and_file(tmp_path):
         data.load("mnist", data_dir=tmp_path / "nowhere")
     folder = tiny_mnist(tmp_path / "mnist")
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(ConfigError, match=r"no t10k-labels-idx1-ubyte\[\.gz\]; the data folder must hold"):
+    with pytest.raises(
+        ConfigError, match=r"no t10k-labels-idx1-ubyte\[\.gz\]; the data folder must hold"
+    ):
         data.load("mnist", data_dir=folder)
     write_idx(folder / "t10k-labels-idx1-ubyte", np.zeros((2, 2), dtype=np.uint8))
     with pytest.raises(ConfigError, match="test images must be .N, H, W. and labels .N,."):
@@ -205,7 +224,7 @@ def test_training_over_its_time_budget_fails_naming_the_budget(student, referenc
                        what="slow training")
 '''
 
-SOLUTION = '''
+SOLUTION = """
 import time
 
 import torch
@@ -231,7 +250,7 @@ def peek(path):
 def slow(seconds):
     time.sleep(seconds)
     return torch.zeros(3, dtype=torch.int64)
-'''
+"""
 
 
 def idx_course(root: Path, data_dir: str | None = None) -> Path:
@@ -243,7 +262,8 @@ def idx_course(root: Path, data_dir: str | None = None) -> Path:
         toml += f'data_dir = "{data_dir}"\n'
     (root / "assignments/idx/assignment.toml").write_text(toml)
     (root / "assignments/idx/centroid.py").write_text(
-        'def fit_predict(x, y, x_test):\n    raise NotImplementedError("Task 1")\n')
+        'def fit_predict(x, y, x_test):\n    raise NotImplementedError("Task 1")\n'
+    )
     (root / "assignments/idx/checks/public/test_idx.py").write_text(CHECKS)
     (root / "reference/idx/centroid.py").write_text(SOLUTION)
     return root
@@ -255,11 +275,19 @@ def test_grader_check_trains_on_idx_files_given_with_data_dir(tmp_path):
     solution = tmp_path / "solution.py"
     solution.write_text(SOLUTION)
     env = {"IDX_LABELS": str(folder / "t10k-labels-idx1-ubyte.gz")}
-    proc = run_cli("check", "idx", "--course", str(course), "--submission", str(solution),
-                   "--data-dir", str(folder), env=env)
+    proc = run_cli(
+        "check",
+        "idx",
+        "--course",
+        str(course),
+        "--submission",
+        str(solution),
+        "--data-dir",
+        str(folder),
+        env=env,
+    )
     assert proc.returncode == (0 if os.geteuid() == 0 else 1), proc.stdout + proc.stderr
     assert ("total: 4/4" if os.geteuid() == 0 else "total: 3/4") in proc.stdout
-
 
 
 def test_data_dir_in_assignment_toml_is_relative_to_the_course(tmp_path, grade_with, monkeypatch):
@@ -276,6 +304,9 @@ def test_data_dir_in_assignment_toml_is_relative_to_the_course(tmp_path, grade_w
 
 def test_a_check_that_needs_a_missing_data_dir_stops_the_run(tmp_path, grade_with):
     course = idx_course(tmp_path / "course")
-    with pytest.raises(ConfigError, match="^test_nearest_centroid_classifies_the_idx_test_images: "
-                       "the mnist dataset is read from IDX files: pass --data-dir DIR"):
+    with pytest.raises(
+        ConfigError,
+        match="^test_nearest_centroid_classifies_the_idx_test_images: "
+        "the mnist dataset is read from IDX files: pass --data-dir DIR",
+    ):
         grade_with("idx", course / "reference/idx", course=course)

@@ -11,8 +11,10 @@ from grader.outputs.formats import dump, to_gradescope, to_junit
 from grader.outputs.redact import HIDDEN_WITHHELD
 from grader.outputs.schema import SCHEMA_VERSION, CheckResult, GradeResult
 
-WRONG_AXIS = {"return x - x.mean(dim=0, keepdim=True)": "return x - x.mean(dim=1, keepdim=True)",
-              "return x[x > 0]": "raise ValueError('no positives today')"}
+WRONG_AXIS = {
+    "return x - x.mean(dim=0, keepdim=True)": "return x - x.mean(dim=1, keepdim=True)",
+    "return x[x > 0]": "raise ValueError('no positives today')",
+}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,9 @@ def test_junit_of_a_mixed_result_is_valid_and_counts_its_failures(mixed):
     cases = suite.findall("testcase")
     assert len(cases) == len(mixed.checks)
     failed = [c for c in cases if c.find("failure") is not None]
-    assert len(failed) == sum(c.status == "failed" for c in mixed.checks) == int(suite.get("failures"))
+    assert (
+        len(failed) == sum(c.status == "failed" for c in mixed.checks) == int(suite.get("failures"))
+    )
     props = {p.get("name"): p.get("value") for p in suite.find("properties")}
     assert props["score"] == f"{mixed.score:g}" and props["max_score"] == f"{mixed.max_score:g}"
     assert props["points.test_center_columns"] == "0/1"
@@ -48,21 +52,37 @@ def test_junit_of_a_mixed_result_is_valid_and_counts_its_failures(mixed):
 
 
 def test_junit_survives_control_characters_in_what_student_code_printed():
-    result = GradeResult(assignment="hw1", title="t", submission="s", seed=1, output="a\x00b\x1b[31mc",
-                         checks=[CheckResult(id="test_x", name="x <&> \"y\"", tier="public",
-                                             status="error", score=0, max_score=1, message="bad\x07")])
+    result = GradeResult(
+        assignment="hw1",
+        title="t",
+        submission="s",
+        seed=1,
+        output="a\x00b\x1b[31mc",
+        checks=[
+            CheckResult(
+                id="test_x",
+                name='x <&> "y"',
+                tier="public",
+                status="error",
+                score=0,
+                max_score=1,
+                message="bad\x07",
+            )
+        ],
+    )
     text = to_junit(result)
     assert validate_junit(text) == []
     root = ET.fromstring(text)
-    assert root.find("testsuite/testcase").get("name") == "x <&> \"y\""
+    assert root.find("testsuite/testcase").get("name") == 'x <&> "y"'
     assert root.find("testsuite").get("errors") == "1"
 
 
 def test_junit_validator_rejects_what_junit_10_xsd_rejects():
     good = '<testsuites><testsuite name="a" tests="1"><testcase name="t"/></testsuite></testsuites>'
     assert validate_junit(good) == []
-    assert validate_junit(good.replace('<testcase name="t"/>',
-                                       '<testcase name="t"><properties/></testcase>'))
+    assert validate_junit(
+        good.replace('<testcase name="t"/>', '<testcase name="t"><properties/></testcase>')
+    )
     assert validate_junit(good.replace(' tests="1"', ""))
     assert validate_junit(good.replace('tests="1"', 'tests="2"'))
     assert validate_junit(good.replace('name="t"', 'id="t"'))

@@ -11,8 +11,10 @@ from grader.outputs.deliver import exit_status
 from grader.outputs.github import annotations, summary
 from grader.outputs.schema import CheckResult, GradeResult
 
-BUGS = {"return x[x > 0]": "raise ValueError('no positives today')",
-        "return x - x.mean(dim=0, keepdim=True)": "return x - x.mean(dim=1, keepdim=True)"}
+BUGS = {
+    "return x[x > 0]": "raise ValueError('no positives today')",
+    "return x - x.mean(dim=0, keepdim=True)": "return x - x.mean(dim=1, keepdim=True)",
+}
 
 
 def test_github_actions_get_annotations_on_the_student_file_and_a_summary_table(tmp_path):
@@ -22,12 +24,23 @@ def test_github_actions_get_annotations_on_the_student_file_and_a_summary_table(
     repo.mkdir()
     submission = reference_with("hw1", repo, BUGS)
     raise_line = 1 + submission.read_text().splitlines().index(
-        "    raise ValueError('no positives today')")
+        "    raise ValueError('no positives today')"
+    )
     step_summary = tmp_path / "summary.md"
     step_summary.write_text("earlier steps' summary\n")
-    proc = run_cli("check", "hw1", "--submission", str(submission), "--min-score", "80%",
-                   env={"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step_summary),
-                        "GITHUB_WORKSPACE": str(repo)})
+    proc = run_cli(
+        "check",
+        "hw1",
+        "--submission",
+        str(submission),
+        "--min-score",
+        "80%",
+        env={
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_STEP_SUMMARY": str(step_summary),
+            "GITHUB_WORKSPACE": str(repo),
+        },
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr  # 25/27 reaches 80%
 
     errors = [line for line in proc.stdout.splitlines() if line.startswith("::error ")]
@@ -36,7 +49,9 @@ def test_github_actions_get_annotations_on_the_student_file_and_a_summary_table(
     assert raised.startswith(f"::error file=tensor_ops.py,line={raise_line},title=hw1%3A ")
     assert raised.split("::", 2)[2].startswith("your code raised ValueError")
     wrong = next(e for e in errors if "subtracts each column" in e)
-    assert wrong.startswith("::error file=tensor_ops.py,title=")  # no line: no exception to point at
+    assert wrong.startswith(
+        "::error file=tensor_ops.py,title="
+    )  # no line: no exception to point at
     assert "%0Ahint%3A" not in wrong and "%0Ahint: " in wrong  # data escaped, not properties
     hidden = next(e for e in errors if "float32" in e)
     assert "hidden check failed" in hidden and "center_columns(x) for float32" not in hidden
@@ -45,28 +60,46 @@ def test_github_actions_get_annotations_on_the_student_file_and_a_summary_table(
     assert text.startswith("earlier steps' summary\n")  # appended, not overwritten
     assert "### hw1 — Tensor operations: 24/27" in text
     assert "| | check | tier | points |" in text
-    rows = [line for line in text.splitlines() if line.startswith("| ✅ ") or line.startswith("| ❌ ")]
+    rows = [
+        line for line in text.splitlines() if line.startswith("| ✅ ") or line.startswith("| ❌ ")
+    ]
     assert len(rows) == 23 and sum(r.startswith("| ❌ ") for r in rows) == 3
-    assert re.search(r"\| ❌ \| select_positive keeps exactly the elements &gt; 0, in order \| public \| 0/1 \|",
-                     text)
+    assert re.search(
+        r"\| ❌ \| select_positive keeps exactly the elements &gt; 0, in order \| public \| 0/1 \|",
+        text,
+    )
 
 
 def test_without_github_actions_there_are_no_annotations(tmp_path):
-    proc = run_cli("check", "hw1", "--format", "json", env={"GITHUB_ACTIONS": "false",
-                                                            "GITHUB_STEP_SUMMARY": str(tmp_path / "s")})
+    proc = run_cli(
+        "check",
+        "hw1",
+        "--format",
+        "json",
+        env={"GITHUB_ACTIONS": "false", "GITHUB_STEP_SUMMARY": str(tmp_path / "s")},
+    )
     assert proc.returncode == 1 and "::error" not in proc.stdout + proc.stderr
     assert not (tmp_path / "s").exists()
 
 
 def result_with(scores: list[tuple[float, float]]) -> GradeResult:
-    checks = [CheckResult(id=f"test_{i}", name=f"check {i}", tier="public",
-                          status="passed" if got == top else "failed", score=got, max_score=top)
-              for i, (got, top) in enumerate(scores)]
+    checks = [
+        CheckResult(
+            id=f"test_{i}",
+            name=f"check {i}",
+            tier="public",
+            status="passed" if got == top else "failed",
+            score=got,
+            max_score=top,
+        )
+        for i, (got, top) in enumerate(scores)
+    ]
     return GradeResult(assignment="hw1", title="t", submission="s", seed=1, checks=checks)
 
 
-@pytest.mark.parametrize("threshold, expected", [
-    ("20", 0), ("20.5", 1), ("80%", 0), ("81%", 1), ("0", 0), ("100%", 1)])
+@pytest.mark.parametrize(
+    "threshold, expected", [("20", 0), ("20.5", 1), ("80%", 0), ("81%", 1), ("0", 0), ("100%", 1)]
+)
 def test_min_score_is_points_or_a_percentage_reached_at_or_above(threshold, expected):
     result = result_with([(10, 10), (10, 10), (0, 5)])  # 20 of 25 = 80%
     assert exit_status(result, MIN_SCORE.convert(threshold, None, None)) == expected

@@ -96,7 +96,9 @@ def test_tensor_subclass_with_a_lying_torch_function_is_judged_by_its_bytes(grad
 
 
 def test_printing_a_fake_success_does_not_reach_the_score(grade_with, tmp_path):
-    code = "print('all checks passed 100/100')\nimport sys\nprint('total: 27/27', file=sys.stderr)\n"
+    code = (
+        "print('all checks passed 100/100')\nimport sys\nprint('total: 27/27', file=sys.stderr)\n"
+    )
     result = grade_attack(grade_with, tmp_path, code)
     assert result.score == 0
     assert "all checks passed 100/100" in result.output  # kept, labelled as the student's output
@@ -173,11 +175,17 @@ def test_reference_and_checks_cannot_be_read_or_used(grade_with, tmp_path):
     assert "test_one_hot_other_sizes" not in result.output
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="private scratch folders need a mount namespace (root)")
+@pytest.mark.skipif(
+    os.geteuid() != 0, reason="private scratch folders need a mount namespace (root)"
+)
 def test_files_written_outside_the_working_folder_never_reach_the_machine(grade_with, tmp_path):
     token = uuid.uuid4().hex
-    targets = [f"/tmp/pwned-{token}", f"/var/tmp/pwned-{token}", str(COURSE / f"pwned-{token}"),
-               str(COURSE / "reference" / "hw1" / f"pwned-{token}")]
+    targets = [
+        f"/tmp/pwned-{token}",
+        f"/var/tmp/pwned-{token}",
+        str(COURSE / f"pwned-{token}"),
+        str(COURSE / "reference" / "hw1" / f"pwned-{token}"),
+    ]
     code = (
         f"for path in {targets!r}:\n"
         "    try:\n"
@@ -204,4 +212,7 @@ def test_honest_work_next_to_an_attack_still_earns_its_points(grade_with, tmp_pa
     assert checks["test_arange_grid"].status == "passed"
     assert checks["test_arange_grid_other_shapes"].status == "passed"
     assert "sys.exit(0) was called" in checks["test_linspace_column"].message
-    assert result.score == checks["test_arange_grid"].max_score + checks["test_arange_grid_other_shapes"].max_score
+    assert (
+        result.score
+        == checks["test_arange_grid"].max_score + checks["test_arange_grid_other_shapes"].max_score
+    )

@@ -21,41 +21,66 @@ SGD_BODY = """    with torch.no_grad():
 MISTAKES = {
     "softmax_without_max_subtraction": (
         {"shifted = logits - logits.max(dim=-1, keepdim=True).values": "shifted = logits"},
-        {STABLE: "subtract each row's maximum before exp", STABLE_F32: "subtract each row's maximum"}),
+        {
+            STABLE: "subtract each row's maximum before exp",
+            STABLE_F32: "subtract each row's maximum",
+        },
+    ),
     "log_of_softmax_in_the_loss": (
-        {"    shifted = logits - logits.max(dim=1, keepdim=True).values\n"
-         "    log_probs = shifted - shifted.exp().sum(dim=1, keepdim=True).log()":
-         "    log_probs = softmax(logits).log()"},
-        {"test_cross_entropy_with_logits_is_stable": "never take the log of a softmax",
-         "test_cross_entropy_gradient_is_finite_for_extreme_logits": "subtract the row max"}),
+        {
+            "    shifted = logits - logits.max(dim=1, keepdim=True).values\n"
+            "    log_probs = shifted - shifted.exp().sum(dim=1, keepdim=True).log()": "    log_probs = softmax(logits).log()"
+        },
+        {
+            "test_cross_entropy_with_logits_is_stable": "never take the log of a softmax",
+            "test_cross_entropy_gradient_is_finite_for_extreme_logits": "subtract the row max",
+        },
+    ),
     "loss_summed_not_averaged": (
         {"return -picked.log().mean()": "return -picked.log().sum()"},
-        {CE: "8 is the batch size: did you forget to average",
-         CE_GRAD_PROBS: "6 is the batch size: did you forget to average"}),
+        {
+            CE: "8 is the batch size: did you forget to average",
+            CE_GRAD_PROBS: "6 is the batch size: did you forget to average",
+        },
+    ),
     "target_picked_as_a_block": (
         {"picked = probs.gather(1, targets.unsqueeze(1)).squeeze(1)": "picked = probs[:, targets]"},
-        {CE: "probs[:, targets] picks an N×N block", CE_GRAD_PROBS: "does not match"}),
+        {CE: "probs[:, targets] picks an N×N block", CE_GRAD_PROBS: "does not match"},
+    ),
     "gradients_not_zeroed": (
         {"            p.grad.zero_()\n": ""},
-        {SGD: "reset them with p.grad.zero_()"}),
+        {SGD: "reset them with p.grad.zero_()"},
+    ),
     "update_sign_flipped": (
         {"p -= lr * p.grad": "p += lr * p.grad"},
-        {SGD: "a sign is flipped", DIGITS: "accuracy 0."}),
+        {SGD: "a sign is flipped", DIGITS: "accuracy 0."},
+    ),
     "update_rebinds_a_local_name": (
         {SGD_BODY: "    for p in params:\n        p = p - lr * p.grad"},
-        {SGD: "only rebinds a local name", DIGITS: "accuracy 0."}),
+        {SGD: "only rebinds a local name", DIGITS: "accuracy 0."},
+    ),
     "update_outside_no_grad": (
         {SGD_BODY: "    for p in params:\n        p -= lr * p.grad\n        p.grad.zero_()"},
-        {SGD: "inside `with torch.no_grad():`", DIGITS: "inside `with torch.no_grad():`",
-         IRIS: "inside `with torch.no_grad():`"}),
+        {
+            SGD: "inside `with torch.no_grad():`",
+            DIGITS: "inside `with torch.no_grad():`",
+            IRIS: "inside `with torch.no_grad():`",
+        },
+    ),
     "sizes_hard_coded_for_digits": (
-        {"size=(num_features, num_classes)": "size=(64, 10)",
-         "torch.zeros(num_classes, requires_grad=True)": "torch.zeros(10, requires_grad=True)"},
-        {"test_model_has_the_right_parameters": "shape (num_features, num_classes)",
-         IRIS: "matrix product do not fit"}),
+        {
+            "size=(num_features, num_classes)": "size=(64, 10)",
+            "torch.zeros(num_classes, requires_grad=True)": "torch.zeros(10, requires_grad=True)",
+        },
+        {
+            "test_model_has_the_right_parameters": "shape (num_features, num_classes)",
+            IRIS: "matrix product do not fit",
+        },
+    ),
     "accuracy_is_a_count": (
         {"== targets).double().mean().item()": "== targets).sum().item()"},
-        {"test_accuracy_matches_reference": "40 is the batch size"}),
+        {"test_accuracy_matches_reference": "40 is the batch size"},
+    ),
 }
 
 
@@ -77,36 +102,49 @@ def test_training_that_never_converges_fails_only_the_accuracy_check(grade_with,
     assert {c.id for c in checks.values() if c.status != "passed"} == {DIGITS}
     message = checks[DIGITS].message
     assert message.startswith("predict(model, held-out digits) after train: accuracy 0.")
-    assert "of 359 held-out samples right), below the required 0.900; the reference reaches" in message
+    assert (
+        "of 359 held-out samples right), below the required 0.900; the reference reaches" in message
+    )
     assert float(message.split("accuracy ")[1].split()[0]) < 0.3
 
 
 def test_forbidden_apis_are_caught_statically_and_at_run_time(grade_with, tmp_path):
-    buggy = reference_with("hw4", tmp_path, replace={
-        # static: F.softmax in softmax; named as written, not as a tensor method
-        "    shifted = logits - logits.max(dim=-1, keepdim=True).values\n    e = shifted.exp()\n"
-        "    return e / e.sum(dim=-1, keepdim=True)":
-        "    return torch.nn.functional.softmax(logits, dim=-1)",
-        # run time only: the name is built at run time, so no AST can see it
-        "    shifted = logits - logits.max(dim=1, keepdim=True).values\n":
-        "    return getattr(torch.nn.functional, 'cross' + '_entropy')(logits, targets)\n",
-    })
+    buggy = reference_with(
+        "hw4",
+        tmp_path,
+        replace={
+            # static: F.softmax in softmax; named as written, not as a tensor method
+            "    shifted = logits - logits.max(dim=-1, keepdim=True).values\n    e = shifted.exp()\n"
+            "    return e / e.sum(dim=-1, keepdim=True)": "    return torch.nn.functional.softmax(logits, dim=-1)",
+            # run time only: the name is built at run time, so no AST can see it
+            "    shifted = logits - logits.max(dim=1, keepdim=True).values\n": "    return getattr(torch.nn.functional, 'cross' + '_entropy')(logits, targets)\n",
+        },
+    )
     checks = by_id(grade_with("hw4", buggy))
     softmax = checks["test_softmax_matches_reference"].message
-    assert softmax == ("your code uses torch.nn.functional.softmax, which this assignment "
-                       "forbids: write softmax yourself: exp(z - max) / sum")
+    assert softmax == (
+        "your code uses torch.nn.functional.softmax, which this assignment "
+        "forbids: write softmax yourself: exp(z - max) / sum"
+    )
     for check in ("test_cross_entropy_with_logits_matches_reference", DIGITS):
         assert checks[check].message.startswith(
-            "your code called torch.nn.functional.cross_entropy, which this assignment forbids")
+            "your code called torch.nn.functional.cross_entropy, which this assignment forbids"
+        )
     assert checks[CE].status == "passed"  # the probability loss is untouched
 
 
 def test_torch_optim_is_forbidden_in_the_training_loop(grade_with, tmp_path):
-    buggy = reference_with("hw4", tmp_path, replace={
-        "    losses = []\n": "    losses = []\n    opt = torch.optim.SGD(model.parameters(), lr=lr)\n",
-        "            sgd_step(model.parameters(), lr)": "            opt.step()\n            opt.zero_grad()",
-    })
+    buggy = reference_with(
+        "hw4",
+        tmp_path,
+        replace={
+            "    losses = []\n": "    losses = []\n    opt = torch.optim.SGD(model.parameters(), lr=lr)\n",
+            "            sgd_step(model.parameters(), lr)": "            opt.step()\n            opt.zero_grad()",
+        },
+    )
     failed = {c.id: c for c in grade_with("hw4", buggy).checks if c.status != "passed"}
     assert set(failed) == {DIGITS, IRIS}
-    assert failed[DIGITS].message.startswith("your code uses torch.optim, which this assignment "
-                                             "forbids: write the update yourself in sgd_step")
+    assert failed[DIGITS].message.startswith(
+        "your code uses torch.optim, which this assignment "
+        "forbids: write the update yourself in sgd_step"
+    )

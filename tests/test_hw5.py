@@ -24,48 +24,81 @@ STILL_ACTIVE = "dropout is still active in eval mode"
 MISTAKES = {
     "survivors_not_scaled": (
         {"return x * keep / (1.0 - p)": "return x * keep"},
-        {MEAN: "the survivors are not scaled: divide them by 1 - p",
-         OTHER_P: "divides the kept elements by 1 - p"}),
+        {
+            MEAN: "the survivors are not scaled: divide them by 1 - p",
+            OTHER_P: "divides the kept elements by 1 - p",
+        },
+    ),
     "mask_from_randn": (
         {"keep = torch.rand_like(x) > p": "keep = torch.randn_like(x) > p"},
-        {FRACTION: "the keep mask must come from a uniform draw, rand_like(x) > p: randn",
-         MEAN: "the mean is off because the wrong fraction is dropped: the keep mask must come "
-               "from a uniform draw",
-         OTHER_P: "expected 0.65 (z = "}),
+        {
+            FRACTION: "the keep mask must come from a uniform draw, rand_like(x) > p: randn",
+            MEAN: "the mean is off because the wrong fraction is dropped: the keep mask must come "
+            "from a uniform draw",
+            OTHER_P: "expected 0.65 (z = ",
+        },
+    ),
     "p_used_as_keep_probability": (
-        {"keep = torch.rand_like(x) > p": "keep = torch.rand_like(x) < p",
-         "return x * keep / (1.0 - p)": "return x * keep / p"},
-        {FRACTION: "p is the probability to DROP an element, not to keep it",
-         OTHER_P: "expected 0.65 (z = -"}),
+        {
+            "keep = torch.rand_like(x) > p": "keep = torch.rand_like(x) < p",
+            "return x * keep / (1.0 - p)": "return x * keep / p",
+        },
+        {
+            FRACTION: "p is the probability to DROP an element, not to keep it",
+            OTHER_P: "expected 0.65 (z = -",
+        },
+    ),
     "dropout_active_in_eval": (
         {"if not training or p == 0:": "if p == 0:"},
-        {EVAL: "dropout is the identity in eval mode", MLP_EVAL: STILL_ACTIVE,
-         MODES: STILL_ACTIVE, PREDICT: "call model.eval()", OTHER_SIZES: "does not match"}),
+        {
+            EVAL: "dropout is the identity in eval mode",
+            MLP_EVAL: STILL_ACTIVE,
+            MODES: STILL_ACTIVE,
+            PREDICT: "call model.eval()",
+            OTHER_SIZES: "does not match",
+        },
+    ),
     "dropout_modules_in_a_plain_list": (
-        {"        self.drop1 = Dropout(dropout1)\n": "",
-         "        self.drop2 = Dropout(dropout2)\n":
-         "        self.drops = [Dropout(dropout1), Dropout(dropout2)]\n",
-         "self.drop1(": "self.drops[0](", "self.drop2(": "self.drops[1]("},
-        {LAYERS: "'MLP' object has no attribute 'drop1'", MLP_EVAL: "not hidden in a plain list",
-         MODES: "not hidden in a plain list", PREDICT: "call model.eval()",
-         OTHER_SIZES: "does not match"}),
+        {
+            "        self.drop1 = Dropout(dropout1)\n": "",
+            "        self.drop2 = Dropout(dropout2)\n": "        self.drops = [Dropout(dropout1), Dropout(dropout2)]\n",
+            "self.drop1(": "self.drops[0](",
+            "self.drop2(": "self.drops[1](",
+        },
+        {
+            LAYERS: "'MLP' object has no attribute 'drop1'",
+            MLP_EVAL: "not hidden in a plain list",
+            MODES: "not hidden in a plain list",
+            PREDICT: "call model.eval()",
+            OTHER_SIZES: "does not match",
+        },
+    ),
     "predict_without_eval": (
         {"    model.eval()\n    with torch.no_grad():": "    with torch.no_grad():"},
-        {PREDICT: "call model.eval() (and use torch.no_grad()) before predicting"}),
+        {PREDICT: "call model.eval() (and use torch.no_grad()) before predicting"},
+    ),
     "l2_penalty_with_biases": (
-        {"(m.weight ** 2).sum() for m in model.modules() if isinstance(m, nn.Linear)":
-         "(q ** 2).sum() for q in model.parameters()"},
-        {L2: "weight decay applies to the weights only: leave the biases out"}),
+        {
+            "(m.weight ** 2).sum() for m in model.modules() if isinstance(m, nn.Linear)": "(q ** 2).sum() for q in model.parameters()"
+        },
+        {L2: "weight decay applies to the weights only: leave the biases out"},
+    ),
     "input_changed_in_place": (
         {"    return x * keep / (1.0 - p)": "    x[~keep] = 0\n    x /= 1.0 - p\n    return x"},
-        {GRAD: "anywhere else build a new tensor", IN_PLACE: "changed x itself"}),
+        {GRAD: "anywhere else build a new tensor", IN_PLACE: "changed x itself"},
+    ),
 }
 # These change what the network computes while it trains or predicts, which costs accuracy by
 # degrees: whether that is enough to fail the accuracy check depends on the seed. If it fails,
 # it must be for the accuracy; every other check is exact.
-COSTS_ACCURACY = {"survivors_not_scaled", "mask_from_randn", "p_used_as_keep_probability",
-                  "dropout_active_in_eval", "dropout_modules_in_a_plain_list",
-                  "predict_without_eval"}
+COSTS_ACCURACY = {
+    "survivors_not_scaled",
+    "mask_from_randn",
+    "p_used_as_keep_probability",
+    "dropout_active_in_eval",
+    "dropout_modules_in_a_plain_list",
+    "predict_without_eval",
+}
 
 
 @pytest.mark.parametrize("mistake", MISTAKES)
@@ -75,7 +108,8 @@ def test_each_mistake_loses_exactly_its_checks_with_its_hint(grade_with, tmp_pat
     failed = {c.id: c for c in result.checks if c.status != "passed"}
     if mistake in COSTS_ACCURACY and TRAINING in failed:
         assert failed.pop(TRAINING).message.startswith(
-            "predict(model, held-out digits) after train: accuracy 0.")
+            "predict(model, held-out digits) after train: accuracy 0."
+        )
     assert set(failed) == set(expected), {k: v.message for k, v in failed.items()}
     for check, text in expected.items():
         assert failed[check].status == "failed"
@@ -83,22 +117,33 @@ def test_each_mistake_loses_exactly_its_checks_with_its_hint(grade_with, tmp_pat
 
 
 def test_dropout_apis_are_forbidden_statically(grade_with, tmp_path):
-    buggy = reference_with("hw5", tmp_path, replace={
-        "    keep = torch.rand_like(x) > p\n    return x * keep / (1.0 - p)":
-        "    return F.dropout(x, p, training)"})
+    buggy = reference_with(
+        "hw5",
+        tmp_path,
+        replace={
+            "    keep = torch.rand_like(x) > p\n    return x * keep / (1.0 - p)": "    return F.dropout(x, p, training)"
+        },
+    )
     failed = {c.id: c for c in grade_with("hw5", buggy).checks if c.status != "passed"}
     assert "test_relu_and_its_gradient" not in failed and len(failed) == 14
     assert {c.message for c in failed.values()} == {
         "your code uses torch.nn.functional.dropout, which this assignment forbids: draw the "
-        "keep mask yourself: rand_like(x) > p, then scale by 1 / (1 - p)"}
+        "keep mask yourself: rand_like(x) > p, then scale by 1 / (1 - p)"
+    }
 
 
 def test_dropout_modules_are_caught_at_run_time(grade_with, tmp_path):
     # the class is looked up by a name built at run time: only its constructor can tell
-    buggy = reference_with("hw5", tmp_path, replace={
-        "self.drop1 = Dropout(dropout1)": "self.drop1 = getattr(nn, 'Drop' + 'out')(dropout1)"})
+    buggy = reference_with(
+        "hw5",
+        tmp_path,
+        replace={
+            "self.drop1 = Dropout(dropout1)": "self.drop1 = getattr(nn, 'Drop' + 'out')(dropout1)"
+        },
+    )
     failed = {c.id: c for c in grade_with("hw5", buggy).checks if c.status != "passed"}
     assert set(failed) == {LAYERS, MLP_EVAL, MODES, L2, PREDICT, TRAINING, OTHER_SIZES}
     assert failed[TRAINING].message == (
         "your code called torch.nn.Dropout, which this assignment forbids: write your own "
-        "Dropout module around your dropout function")
+        "Dropout module around your dropout function"
+    )

@@ -32,12 +32,21 @@ def make_zip(path: Path, members: dict[str, str], symlinks: dict[str, str] = ())
 
 
 def make_notebook(path: Path, *cells: str, nbformat: int = 4) -> Path:
-    path.write_text(json.dumps({"nbformat": nbformat, "cells": [
-        {"cell_type": "code", "source": c.splitlines(keepends=True)} for c in cells]}))
+    path.write_text(
+        json.dumps(
+            {
+                "nbformat": nbformat,
+                "cells": [
+                    {"cell_type": "code", "source": c.splitlines(keepends=True)} for c in cells
+                ],
+            }
+        )
+    )
     return path
 
 
 # -- entries ------------------------------------------------------------------------------
+
 
 def test_scan_names_students_by_entry_and_reports_junk_duplicates_and_hidden(tmp_path):
     (tmp_path / "ann").mkdir()
@@ -51,9 +60,15 @@ def test_scan_names_students_by_entry_and_reports_junk_duplicates_and_hidden(tmp
     os.mkfifo(tmp_path / "pipe")  # must be reported without being opened (it would block)
     entries, hidden = scan(tmp_path)
     kinds = {e.id: (e.kind, e.name) for e in entries}
-    assert kinds == {"ann": ("folder", "ann"), "ben": ("py", "ben.py"), "cat": ("zip", "cat.ZIP"),
-                     "dan": ("notebook", "dan.ipynb"), "eve": ("unreadable", "eve.py and eve.zip"),
-                     "notes.txt": ("unreadable", "notes.txt"), "pipe": ("unreadable", "pipe")}
+    assert kinds == {
+        "ann": ("folder", "ann"),
+        "ben": ("py", "ben.py"),
+        "cat": ("zip", "cat.ZIP"),
+        "dan": ("notebook", "dan.ipynb"),
+        "eve": ("unreadable", "eve.py and eve.zip"),
+        "notes.txt": ("unreadable", "notes.txt"),
+        "pipe": ("unreadable", "pipe"),
+    }
     assert [e.id for e in entries] == sorted(kinds)
     assert hidden == [".DS_Store"]
     problems = {e.id: e.problem for e in entries}
@@ -77,10 +92,17 @@ def test_content_hash_follows_the_python_files_only(tmp_path):
 
 # -- zip archives -------------------------------------------------------------------------
 
+
 def test_zip_of_a_folder_is_unpacked_without_its_top_folder_or_links(tmp_path):
-    archive = make_zip(tmp_path / "a.zip", {"ann/tensor_ops.py": "x = 1\n", "ann/data.csv": "1,2",
-                                            "ann/__MACOSX/._tensor_ops.py": "junk"},
-                       symlinks={"ann/link.py": "/etc/passwd"})
+    archive = make_zip(
+        tmp_path / "a.zip",
+        {
+            "ann/tensor_ops.py": "x = 1\n",
+            "ann/data.csv": "1,2",
+            "ann/__MACOSX/._tensor_ops.py": "junk",
+        },
+        symlinks={"ann/link.py": "/etc/passwd"},
+    )
     dest = tmp_path / "out"
     dest.mkdir()
     notes = extract_python(archive, dest)
@@ -113,11 +135,17 @@ def test_a_file_that_is_not_a_zip_is_a_clear_error(tmp_path):
 
 # -- notebooks ----------------------------------------------------------------------------
 
+
 def test_notebook_code_cells_become_a_module_without_ipython_syntax(tmp_path):
-    path = make_notebook(tmp_path / "n.ipynb", "import math\n!pip install torch\n%matplotlib inline",
-                         "%%bash\nrm -rf /\n", "%%time\ny = 2\n",
-                         "def f():\n    %time g()\n    return 3\n", "math?\n",
-                         's = """\n%not a magic inside a string\n"""\n')
+    path = make_notebook(
+        tmp_path / "n.ipynb",
+        "import math\n!pip install torch\n%matplotlib inline",
+        "%%bash\nrm -rf /\n",
+        "%%time\ny = 2\n",
+        "def f():\n    %time g()\n    return 3\n",
+        "math?\n",
+        's = """\n%not a magic inside a string\n"""\n',
+    )
     source, notes = notebook_to_source(path)
     namespace: dict = {}
     exec(compile(source, "n.py", "exec"), namespace)  # valid Python, and nothing above ran
@@ -125,17 +153,28 @@ def test_notebook_code_cells_become_a_module_without_ipython_syntax(tmp_path):
     assert "%not a magic inside a string" in namespace["s"]
     assert "rm -rf" not in source
     text = "\n".join(notes)
-    for dropped in ("!pip install torch", "%matplotlib inline", "`%%bash` cell", "%%time",
-                    "%time g()", "math?"):
+    for dropped in (
+        "!pip install torch",
+        "%matplotlib inline",
+        "`%%bash` cell",
+        "%%time",
+        "%time g()",
+        "math?",
+    ):
         assert dropped in text
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{ not json", "not a readable Jupyter notebook"),
-    (json.dumps({"nbformat": 3, "worksheets": []}), "not a Jupyter notebook in format 4"),
-    (json.dumps({"nbformat": 4, "cells": [{"cell_type": "markdown", "source": "hi"}]}),
-     "no code cells"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{ not json", "not a readable Jupyter notebook"),
+        (json.dumps({"nbformat": 3, "worksheets": []}), "not a Jupyter notebook in format 4"),
+        (
+            json.dumps({"nbformat": 4, "cells": [{"cell_type": "markdown", "source": "hi"}]}),
+            "no code cells",
+        ),
+    ],
+)
 def test_unreadable_notebooks_say_why(tmp_path, content, message):
     (tmp_path / "n.ipynb").write_text(content)
     with pytest.raises(SubmissionError, match=message):
@@ -144,23 +183,53 @@ def test_unreadable_notebooks_say_why(tmp_path, content, message):
 
 # -- feedback -----------------------------------------------------------------------------
 
+
 def record_with(*checks: CheckResult, status: str = "graded") -> Record:
-    result = GradeResult(assignment="hw1", title="Tensor operations", submission="ann.py",
-                         seed=1, checks=list(checks))
-    return Record(id="ann", entry="ann.py", kind="py", content_hash="h", config_hash="c",
-                  status=status, result=result)
+    result = GradeResult(
+        assignment="hw1",
+        title="Tensor operations",
+        submission="ann.py",
+        seed=1,
+        checks=list(checks),
+    )
+    return Record(
+        id="ann",
+        entry="ann.py",
+        kind="py",
+        content_hash="h",
+        config_hash="c",
+        status=status,
+        result=result,
+    )
 
 
 def test_feedback_keeps_hidden_checks_code_and_inputs_out():
-    assert_message = ("values differ\nassert secret_input(17) == 3\n +  where 4 = "
-                      "secret_input(17)")
-    text = feedback_markdown(record_with(
-        CheckResult("test_a", "public check", "public", "failed", 0, 1,
-                    message="assert x == 1\n +  where x = 2", hint="try harder"),
-        CheckResult("test_b", "hidden check", "hidden", "failed", 0, 1, message=assert_message),
-        CheckResult("test_c", "broken hidden check", "hidden", "error", 0, 1,
-                    message="the check itself failed (KeyError: 'secret_key')"),
-        CheckResult("test_d", "hidden ok", "hidden", "passed", 1, 1)))
+    assert_message = "values differ\nassert secret_input(17) == 3\n +  where 4 = secret_input(17)"
+    text = feedback_markdown(
+        record_with(
+            CheckResult(
+                "test_a",
+                "public check",
+                "public",
+                "failed",
+                0,
+                1,
+                message="assert x == 1\n +  where x = 2",
+                hint="try harder",
+            ),
+            CheckResult("test_b", "hidden check", "hidden", "failed", 0, 1, message=assert_message),
+            CheckResult(
+                "test_c",
+                "broken hidden check",
+                "hidden",
+                "error",
+                0,
+                1,
+                message="the check itself failed (KeyError: 'secret_key')",
+            ),
+            CheckResult("test_d", "hidden ok", "hidden", "passed", 1, 1),
+        )
+    )
     assert "values differ" in text and "hidden check" in text
     assert "secret_input" not in text and "secret_key" not in text
     assert HIDDEN_BROKEN in text

@@ -23,8 +23,12 @@ HW1 = load_assignment(COURSE, "hw1")
 
 
 def check_ids(folder: Path) -> list[str]:
-    return [n.name for p in sorted(folder.rglob("test_*.py")) for n in ast.parse(p.read_text()).body
-            if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+    return [
+        n.name
+        for p in sorted(folder.rglob("test_*.py"))
+        for n in ast.parse(p.read_text()).body
+        if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")
+    ]
 
 
 PUBLIC, HIDDEN = check_ids(HW1.checks_dir / "public"), check_ids(HW1.checks_dir / "hidden")
@@ -73,7 +77,9 @@ def test_release_holds_the_stub_public_checks_recorded_answers_and_the_grader(bu
     tape = json.loads((hw1 / "checks" / "release.json").read_text())
     assert set(tape["checks"]) <= set(PUBLIC) and tape["seed"] == HW1.seed
     assert tape["hidden"] == {"checks": len(HIDDEN), "points": HIDDEN_POINTS} and len(HIDDEN) > 0
-    assert (bundle / "grader" / "cli.py").is_file() and (bundle / "grader" / "judge" / "replay.py").is_file()
+    assert (bundle / "grader" / "cli.py").is_file() and (
+        bundle / "grader" / "judge" / "replay.py"
+    ).is_file()
     assert 'grader = "grader.cli:main"' in (bundle / "pyproject.toml").read_text()
     assert json.loads((bundle / MARKER).read_text())["assignments"] == ["hw1"]
 
@@ -88,12 +94,18 @@ def test_release_workflow_and_readme_pin_torch_and_run_the_released_assignments(
     assert re.search(r"Exit status: \*\*0\*\*.*\*\*1\*\*.*\*\*2\*\*", readme, re.S)
 
 
-def test_release_grades_a_submission_exactly_as_the_instructor_public_checks_do(bundle, grade_with,
-                                                                                zygote, tmp_path):
-    buggy = reference_with("hw1", tmp_path, {
-        "return x - x.mean(dim=0, keepdim=True)": "return x - x.mean(dim=1, keepdim=True)",
-        "return a @ b": "return a * 1.0",
-        "return torch.from_numpy(a)": "return torch.tensor(a)"})
+def test_release_grades_a_submission_exactly_as_the_instructor_public_checks_do(
+    bundle, grade_with, zygote, tmp_path
+):
+    buggy = reference_with(
+        "hw1",
+        tmp_path,
+        {
+            "return x - x.mean(dim=0, keepdim=True)": "return x - x.mean(dim=1, keepdim=True)",
+            "return a @ b": "return a * 1.0",
+            "return torch.from_numpy(a)": "return torch.tensor(a)",
+        },
+    )
     instructor = by_id(grade_with("hw1", buggy))
     spec = load_assignment(bundle, "hw1")
     assert not spec.reference.exists()
@@ -104,7 +116,10 @@ def test_release_grades_a_submission_exactly_as_the_instructor_public_checks_do(
         expected = instructor[c.id]
         assert (c.status, c.score, c.message) == (expected.status, expected.score, expected.message)
     assert {c.id for c in student.checks if c.status != "passed"} == {
-        "test_center_columns", "test_batched_matmul", "test_share_numpy_shares_memory"}
+        "test_center_columns",
+        "test_batched_matmul",
+        "test_share_numpy_shares_memory",
+    }
 
 
 def test_check_in_a_release_with_another_seed_names_the_recorded_one(bundle):
@@ -126,8 +141,11 @@ def test_release_stops_when_the_reference_fails_a_public_check(zygote, tmp_path)
     course = tmp_path / "course"
     shutil.copytree(HW1.root, course / "assignments" / "hw1")
     (course / "reference" / "hw1").mkdir(parents=True)
-    reference_with("hw1", course / "reference" / "hw1", {"return torch.from_numpy(a)":
-                                                         "return torch.tensor(a)"})
+    reference_with(
+        "hw1",
+        course / "reference" / "hw1",
+        {"return torch.from_numpy(a)": "return torch.tensor(a)"},
+    )
     with pytest.raises(ConfigError) as info:
         build(course, ["hw1"], tmp_path / "out", zygote=zygote)
     assert "the reference solution fails public checks" in str(info.value)
@@ -140,8 +158,11 @@ def test_release_stops_when_the_reference_fails_a_public_check(zygote, tmp_path)
 
 
 def clean_env(venv: Path) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "VIRTUAL_ENV", "GRADER_COURSE", "PYTHONHOME")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "VIRTUAL_ENV", "GRADER_COURSE", "PYTHONHOME")
+    }
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     return env
 
@@ -154,33 +175,61 @@ def bundle_venv(bundle, tmp_path_factory) -> Path:
     readme = (bundle / "README.md").read_text()
     command = next(line for line in readme.splitlines() if line.startswith("pip install "))
     # --no-compile: skip byte-compiling torch's files up front (a minute here; Python does it lazily)
-    proc = subprocess.run([str(venv / "bin" / "python"), "-m", *shlex.split(command), "-q",
-                           "--no-compile"],
-                          cwd=bundle, env=clean_env(venv), capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", *shlex.split(command), "-q", "--no-compile"],
+        cwd=bundle,
+        env=clean_env(venv),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return venv
 
 
 def run_in(venv: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(venv / "bin" / "grader"), *args], cwd=cwd, env=clean_env(venv),
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(venv / "bin" / "grader"), *args],
+        cwd=cwd,
+        env=clean_env(venv),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.slow
-def test_bundle_installs_in_a_fresh_venv_and_checks_stub_and_solution(bundle, bundle_venv, tmp_path):
-    where = subprocess.run([str(bundle_venv / "bin" / "python"), "-c",
-                            "import grader; print(grader.__file__)"], env=clean_env(bundle_venv),
-                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+def test_bundle_installs_in_a_fresh_venv_and_checks_stub_and_solution(
+    bundle, bundle_venv, tmp_path
+):
+    where = subprocess.run(
+        [str(bundle_venv / "bin" / "python"), "-c", "import grader; print(grader.__file__)"],
+        env=clean_env(bundle_venv),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert Path(where.strip()).is_relative_to(bundle)  # the bundle's grader, not the instructor's
 
-    stub = run_in(bundle_venv, bundle, "check", "hw1", "--format", "json", "--output",
-                  str(tmp_path / "stub.json"))
+    stub = run_in(
+        bundle_venv,
+        bundle,
+        "check",
+        "hw1",
+        "--format",
+        "json",
+        "--output",
+        str(tmp_path / "stub.json"),
+    )
     assert stub.returncode == 1, stub.stdout + stub.stderr
     result = json.loads((tmp_path / "stub.json").read_text())
     assert result["score"] == 0 and result["max_score"] == PUBLIC_POINTS
     assert {c["tier"] for c in result["checks"]} == {"public"}
-    assert (f"{len(HIDDEN)} hidden checks ({HIDDEN_POINTS:g} points) are not in this release"
-            in " ".join(stub.stdout.split()))
+    assert (
+        f"{len(HIDDEN)} hidden checks ({HIDDEN_POINTS:g} points) are not in this release"
+        in " ".join(stub.stdout.split())
+    )
 
     repo = tmp_path / "student-repo"
     shutil.copytree(bundle, repo)

@@ -9,7 +9,7 @@ import torch
 from grader.errors import ConfigError
 from grader.judge.replay import NotRecordable, Recording, Replay, ReplayMiss
 
-REFERENCE = '''
+REFERENCE = """
 import time
 import torch
 
@@ -39,7 +39,7 @@ def add_one_in_place(x):
 def slow():
     time.sleep(0.05)
     return 1
-'''
+"""
 
 
 @pytest.fixture
@@ -77,8 +77,10 @@ def test_replay_gives_back_values_objects_iterators_and_exceptions(module, tmp_p
     assert torch.equal(replayed[1], x * 3)
     assert replayed[2] == [[3.0, 3.0]]
     assert replay.stats["exact"] > 0 and replay.stats["close"] == 0
-    assert replay.notes == ["2 hidden checks (3 points) are not in this release: they run when "
-                            "your work is graded, so this score is advisory"]
+    assert replay.notes == [
+        "2 hidden checks (3 points) are not in this release: they run when "
+        "your work is graded, so this score is advisory"
+    ]
 
 
 def test_replay_leaves_the_rng_where_the_reference_left_it(module, tmp_path):
@@ -106,7 +108,9 @@ def test_inputs_differing_in_the_last_bits_still_find_their_answer(module, tmp_p
 def test_other_inputs_are_a_replay_miss_that_says_the_check_runs_at_grading(module, tmp_path):
     path, _ = record(module, tmp_path, "test_miss", lambda ref: ref.double(torch.ones(3)))
     ref = Replay(path, seed=7).for_check("test_miss")
-    with pytest.raises(ReplayMiss, match=r"`reference\.double\(\.\.\.\)`.*runs when your work is graded"):
+    with pytest.raises(
+        ReplayMiss, match=r"`reference\.double\(\.\.\.\)`.*runs when your work is graded"
+    ):
         ref.double(torch.zeros(3))
     with pytest.raises(ReplayMiss):
         Replay(path, seed=7).for_check("test_other_check").double(torch.ones(3))

@@ -7,8 +7,9 @@ from conftest import by_id, reference_with, run_cli, stub_with
 
 
 def test_without_namespaces_grading_still_works_and_the_report_says_so_once(tmp_path):
-    proc = run_cli("check", "hw1", "--submission", "reference/hw1",
-                   env={"GRADER_NO_NAMESPACES": "1"})
+    proc = run_cli(
+        "check", "hw1", "--submission", "reference/hw1", env={"GRADER_NO_NAMESPACES": "1"}
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("sandbox: namespaces turned off") == 1
 
@@ -26,8 +27,11 @@ def test_worker_has_no_network_and_its_own_user(grade_with, tmp_path):
     )
     result = grade_with("hw1", stub_with("hw1", tmp_path, code))
     assert "network: reachable" not in result.output
-    assert "network: OSError" in result.output or "network: ConnectionRefusedError" in result.output \
+    assert (
+        "network: OSError" in result.output
+        or "network: ConnectionRefusedError" in result.output
         or "Unreachable" in result.output
+    )
     assert "pid 1" in result.output  # the worker is the init of its own PID namespace
     assert int(result.output.split("uid ")[1].split()[0]) >= 200_000
     assert result.sandbox_notes == []

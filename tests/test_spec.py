@@ -47,16 +47,28 @@ def test_a_valid_file_becomes_a_typed_spec(tmp_path):
     assert spec.forbidden == {"torch.nn.functional.linear": "write x @ w.T + b"}
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[assignment]\ntitle = 'T'\n", "missing key 'module' in [assignment]"),
-    (GOOD.replace('module = "mod"', 'module = "my-mod"'), "module must be a Python module name"),
-    (GOOD + "\n[extra]\n", "unknown key 'extra' in [top level]"),
-    (GOOD.replace("call_timeout_s = 4", "call_timeout = 4"), "unknown key 'call_timeout' in [limits]"),
-    (GOOD.replace("call_timeout_s = 4", "call_timeout_s = 'slow'"), "[limits] call_timeout_s must be int or float"),
-    (GOOD.replace("test_a = 5", "test_a = true"), "[points] test_a must be int or float"),
-    (GOOD.replace("rtol = 1e-3, ", ""), "missing key 'rtol' in [tolerances.loose]"),
-    ("[assignment\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[assignment]\ntitle = 'T'\n", "missing key 'module' in [assignment]"),
+        (
+            GOOD.replace('module = "mod"', 'module = "my-mod"'),
+            "module must be a Python module name",
+        ),
+        (GOOD + "\n[extra]\n", "unknown key 'extra' in [top level]"),
+        (
+            GOOD.replace("call_timeout_s = 4", "call_timeout = 4"),
+            "unknown key 'call_timeout' in [limits]",
+        ),
+        (
+            GOOD.replace("call_timeout_s = 4", "call_timeout_s = 'slow'"),
+            "[limits] call_timeout_s must be int or float",
+        ),
+        (GOOD.replace("test_a = 5", "test_a = true"), "[points] test_a must be int or float"),
+        (GOOD.replace("rtol = 1e-3, ", ""), "missing key 'rtol' in [tolerances.loose]"),
+        ("[assignment\n", "not valid TOML"),
+    ],
+)
 def test_mistakes_are_named_with_file_and_key(tmp_path, text, message):
     with pytest.raises(ConfigError) as info:
         load_spec(write(tmp_path, text), tmp_path / "reference" / "hwX")

@@ -32,16 +32,28 @@ def broken_course(tmp_path):
     course = tmp_path / "course"
     root = course / "assignments" / "hw1"
     shutil.copytree(HW1.root, root)
-    replace_in(root / "checks" / "public" / "test_creation_and_shapes.py",
-               '    """flatten_features turns (N, C, H, W) into (N, C*H*W)"""\n', "")
-    replace_in(root / "assignment.toml", "test_one_hot_matches_reference = 2",
-               "test_one_hot_matches_reference = 0\ntest_one_hot_matches_referense = 2")
-    replace_in(root / "tensor_ops.py", 'raise NotImplementedError("Task 1.1: arange_grid")',
-               "return torch.arange(rows * cols, dtype=torch.int64).reshape(rows, cols)")
+    replace_in(
+        root / "checks" / "public" / "test_creation_and_shapes.py",
+        '    """flatten_features turns (N, C, H, W) into (N, C*H*W)"""\n',
+        "",
+    )
+    replace_in(
+        root / "assignment.toml",
+        "test_one_hot_matches_reference = 2",
+        "test_one_hot_matches_reference = 0\ntest_one_hot_matches_referense = 2",
+    )
+    replace_in(
+        root / "tensor_ops.py",
+        'raise NotImplementedError("Task 1.1: arange_grid")',
+        "return torch.arange(rows * cols, dtype=torch.int64).reshape(rows, cols)",
+    )
     (course / "reference" / "hw1").mkdir(parents=True)
     # a bug a check catches without the reference (graded against itself, a reference always agrees)
-    reference_with("hw1", course / "reference" / "hw1", {"return torch.from_numpy(a)":
-                                                         "return torch.tensor(a)"})
+    reference_with(
+        "hw1",
+        course / "reference" / "hw1",
+        {"return torch.from_numpy(a)": "return torch.tensor(a)"},
+    )
     return course
 
 

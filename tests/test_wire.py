@@ -14,7 +14,9 @@ from grader.sandbox import wire
 
 def roundtrip(value):
     blobs = []
-    data = wire.encode(value, blobs, lambda obj: {"__handle__": 7, "type": type(obj).__name__, "repr": ""})
+    data = wire.encode(
+        value, blobs, lambda obj: {"__handle__": 7, "type": type(obj).__name__, "repr": ""}
+    )
     a, b = socket.socketpair()
     wire.send(a, {"value": data}, blobs)
     message, received = wire.recv(b)
@@ -22,16 +24,26 @@ def roundtrip(value):
 
 
 def test_tensors_keep_dtype_shape_and_values():
-    for t in (torch.randn(3, 4, dtype=torch.float64), torch.arange(6).reshape(2, 3).T,
-              torch.tensor(True), torch.zeros(0, 5), torch.randn(2, 2).to(torch.bfloat16)):
+    for t in (
+        torch.randn(3, 4, dtype=torch.float64),
+        torch.arange(6).reshape(2, 3).T,
+        torch.tensor(True),
+        torch.zeros(0, 5),
+        torch.randn(2, 2).to(torch.bfloat16),
+    ):
         got = roundtrip(t)
         assert got.dtype == t.dtype and got.shape == t.shape and torch.equal(got, t)
 
 
 def test_plain_values_and_containers_round_trip():
     Point = collections.namedtuple("Point", "lr batch_size")
-    value = {"a": [1, 2.5, None, True, "s", b"raw"], "b": (math.inf, -math.inf),
-             "p": Point(0.1, 32), "arr": np.arange(4, dtype=np.int16), 3: torch.Size([2, 3])}
+    value = {
+        "a": [1, 2.5, None, True, "s", b"raw"],
+        "b": (math.inf, -math.inf),
+        "p": Point(0.1, 32),
+        "arr": np.arange(4, dtype=np.int16),
+        3: torch.Size([2, 3]),
+    }
     got = roundtrip(value)
     assert got["a"] == [1, 2.5, None, True, "s", b"raw"]
     assert got["b"] == (math.inf, -math.inf)
@@ -58,16 +70,19 @@ def test_a_tensor_subclass_is_sent_as_its_raw_data():
     assert type(got) is torch.Tensor and torch.equal(got, torch.ones(3))
 
 
-@pytest.mark.parametrize("data, blobs, message", [
-    ({"__tensor__": 0, "dtype": "float32", "shape": [3]}, [b"\0" * 8], "byte count"),
-    ({"__tensor__": 0, "dtype": "object", "shape": [1]}, [b"\0" * 8], "unknown tensor dtype"),
-    ({"__tensor__": 5, "dtype": "float32", "shape": [1]}, [], "bad blob"),
-    ({"__tensor__": 0, "dtype": "float32", "shape": [-1]}, [b""], "bad shape"),
-    ({"__ndarray__": 0, "dtype": "|O", "shape": [1]}, [b"\0" * 8], "cannot be received"),
-    ({"__float__": "1e999"}, [], "bad float"),
-    ({"__pickle__": "gASV"}, [], "unknown value kind"),
-    ({"__handle__": "x"}, [], "bad handle"),
-])
+@pytest.mark.parametrize(
+    "data, blobs, message",
+    [
+        ({"__tensor__": 0, "dtype": "float32", "shape": [3]}, [b"\0" * 8], "byte count"),
+        ({"__tensor__": 0, "dtype": "object", "shape": [1]}, [b"\0" * 8], "unknown tensor dtype"),
+        ({"__tensor__": 5, "dtype": "float32", "shape": [1]}, [], "bad blob"),
+        ({"__tensor__": 0, "dtype": "float32", "shape": [-1]}, [b""], "bad shape"),
+        ({"__ndarray__": 0, "dtype": "|O", "shape": [1]}, [b"\0" * 8], "cannot be received"),
+        ({"__float__": "1e999"}, [], "bad float"),
+        ({"__pickle__": "gASV"}, [], "unknown value kind"),
+        ({"__handle__": "x"}, [], "bad handle"),
+    ],
+)
 def test_malformed_values_are_rejected(data, blobs, message):
     with pytest.raises(ProtocolError, match=message):
         wire.decode(data, blobs, lambda d: d)

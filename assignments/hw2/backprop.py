@@ -21,8 +21,14 @@ import torch
 # ---------------------------------------------------------------------------- given
 
 
-def init_params(n_in: int, n_hidden: int, n_out: int, *, seed: int | None = None,
-                dtype: torch.dtype = torch.float64) -> dict[str, torch.Tensor]:
+def init_params(
+    n_in: int,
+    n_hidden: int,
+    n_out: int,
+    *,
+    seed: int | None = None,
+    dtype: torch.dtype = torch.float64,
+) -> dict[str, torch.Tensor]:
     """Given: parameters of a 2-layer MLP, drawn like nn.Linear's, U(-1/√fan_in, 1/√fan_in).
 
     Returns {"w1": (n_hidden, n_in), "b1": (n_hidden,), "w2": (n_out, n_hidden), "b2": (n_out,)}.
@@ -31,7 +37,9 @@ def init_params(n_in: int, n_hidden: int, n_out: int, *, seed: int | None = None
     params = {}
     for i, (fan_in, fan_out) in enumerate(((n_in, n_hidden), (n_hidden, n_out)), start=1):
         bound = 1 / math.sqrt(fan_in)
-        params[f"w{i}"] = (torch.rand(fan_out, fan_in, generator=generator, dtype=dtype) * 2 - 1) * bound
+        params[f"w{i}"] = (
+            torch.rand(fan_out, fan_in, generator=generator, dtype=dtype) * 2 - 1
+        ) * bound
         params[f"b{i}"] = (torch.rand(fan_out, generator=generator, dtype=dtype) * 2 - 1) * bound
     return params
 
@@ -47,8 +55,9 @@ def linear_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) ->
     raise NotImplementedError("Task 1.1: linear_forward")
 
 
-def linear_backward(grad_out: torch.Tensor, x: torch.Tensor,
-                    weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def linear_backward(
+    grad_out: torch.Tensor, x: torch.Tensor, weight: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Task 1.2: (grad_x, grad_weight, grad_bias) of the linear layer, given grad_out = ∂L/∂out.
 
     grad_x = grad_out @ weight          (N, in)
@@ -110,12 +119,15 @@ def cross_entropy_backward(logits: torch.Tensor, labels: torch.Tensor) -> torch.
 
 # name -> (forward, backward); the network below looks its functions up here
 ACTIVATIONS = {"sigmoid": (sigmoid, sigmoid_backward), "relu": (relu, relu_backward)}
-LOSSES = {"mse": (mse_loss, mse_loss_backward),
-          "cross_entropy": (cross_entropy, cross_entropy_backward)}
+LOSSES = {
+    "mse": (mse_loss, mse_loss_backward),
+    "cross_entropy": (cross_entropy, cross_entropy_backward),
+}
 
 
-def mlp_forward(params: dict[str, torch.Tensor], x: torch.Tensor,
-                activation: str = "sigmoid") -> torch.Tensor:
+def mlp_forward(
+    params: dict[str, torch.Tensor], x: torch.Tensor, activation: str = "sigmoid"
+) -> torch.Tensor:
     """Task 4.1: out = linear(act(linear(x, w1, b1)), w2, b2), act = ACTIVATIONS[activation].
 
     No activation after the last layer: out (N, n_out) are raw outputs (logits).
@@ -123,8 +135,12 @@ def mlp_forward(params: dict[str, torch.Tensor], x: torch.Tensor,
     raise NotImplementedError("Task 4.1: mlp_forward")
 
 
-def mlp_backward(params: dict[str, torch.Tensor], x: torch.Tensor, grad_out: torch.Tensor,
-                 activation: str = "sigmoid") -> dict[str, torch.Tensor]:
+def mlp_backward(
+    params: dict[str, torch.Tensor],
+    x: torch.Tensor,
+    grad_out: torch.Tensor,
+    activation: str = "sigmoid",
+) -> dict[str, torch.Tensor]:
     """Task 4.2: the gradients {"w1", "b1", "w2", "b2"} given grad_out = ∂L/∂out (N, n_out).
 
     Recompute the forward pass's intermediate values (z1 = linear(x, w1, b1), h = act(z1)),
@@ -134,9 +150,13 @@ def mlp_backward(params: dict[str, torch.Tensor], x: torch.Tensor, grad_out: tor
     raise NotImplementedError("Task 4.2: mlp_backward")
 
 
-def loss_and_grads(params: dict[str, torch.Tensor], x: torch.Tensor, target: torch.Tensor,
-                   activation: str = "sigmoid",
-                   loss: str = "mse") -> tuple[float, dict[str, torch.Tensor]]:
+def loss_and_grads(
+    params: dict[str, torch.Tensor],
+    x: torch.Tensor,
+    target: torch.Tensor,
+    activation: str = "sigmoid",
+    loss: str = "mse",
+) -> tuple[float, dict[str, torch.Tensor]]:
     """Task 4.3: (the loss as a Python float, the gradients of the loss w.r.t. params).
 
     loss is a key of LOSSES: "mse" (target (N, n_out) float) or "cross_entropy"
@@ -148,9 +168,16 @@ def loss_and_grads(params: dict[str, torch.Tensor], x: torch.Tensor, target: tor
 # ---------------------------------------------------------------------------- 5. training
 
 
-def train(params: dict[str, torch.Tensor], x: torch.Tensor, target: torch.Tensor, *, lr: float,
-          steps: int, activation: str = "sigmoid",
-          loss: str = "mse") -> tuple[dict[str, torch.Tensor], list[float]]:
+def train(
+    params: dict[str, torch.Tensor],
+    x: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    lr: float,
+    steps: int,
+    activation: str = "sigmoid",
+    loss: str = "mse",
+) -> tuple[dict[str, torch.Tensor], list[float]]:
     """Task 5.1: `steps` steps of full-batch gradient descent, p ← p - lr · ∂L/∂p.
 
     Returns (the final parameters, the list of the `steps` losses, each computed before its

@@ -28,7 +28,9 @@ class Linear(nn.Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         """Task 1.1: store the sizes, create the parameters, then call self.reset_parameters()."""
         super().__init__()
-        raise NotImplementedError("Task 1.1: Linear.__init__ (create weight and bias as nn.Parameter)")
+        raise NotImplementedError(
+            "Task 1.1: Linear.__init__ (create weight and bias as nn.Parameter)"
+        )
 
     def reset_parameters(self) -> None:
         """Task 1.2: PyTorch's default initialisation, in place and without autograd recording:
@@ -48,8 +50,16 @@ class Linear(nn.Module):
 # ---------------------------------------------------------------------------- given
 
 
-def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 10,
-                     lr: float = 0.5, batch_size: int = 64, seed: int = 0) -> list[float]:
+def train_classifier(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int = 10,
+    lr: float = 0.5,
+    batch_size: int = 64,
+    seed: int = 0,
+) -> list[float]:
     """Given: minibatch SGD on cross-entropy over model.parameters(); returns each epoch's mean loss.
 
     `model` maps x (N, D) to logits (N, C); y holds int64 class labels. Your Linear(D, C) alone
@@ -64,7 +74,7 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
         order = torch.randperm(len(x), generator=generator)
         total = 0.0
         for start in range(0, len(x), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             loss = F.cross_entropy(model(x[idx]), y[idx])
             for p in params:
                 p.grad = None

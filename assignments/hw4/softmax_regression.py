@@ -59,8 +59,15 @@ class SoftmaxRegression:
         raise NotImplementedError("Task 4.6: SoftmaxRegression.forward")
 
 
-def train(model: SoftmaxRegression, x: torch.Tensor, y: torch.Tensor, *, epochs: int,
-          lr: float, batch_size: int) -> list[float]:
+def train(
+    model: SoftmaxRegression,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+) -> list[float]:
     """Task 4.7: minibatch SGD on cross_entropy_with_logits; returns each epoch's mean loss.
 
     Each epoch: shuffle the samples (torch.randperm), then for every batch of `batch_size`:

@@ -46,8 +46,15 @@ class MLP(nn.Module):
     drop1, drop2 are your Dropout modules with p = dropout1 and p = dropout2.
     """
 
-    def __init__(self, num_inputs: int, num_hidden1: int, num_hidden2: int, num_outputs: int,
-                 dropout1: float = 0.2, dropout2: float = 0.5):
+    def __init__(
+        self,
+        num_inputs: int,
+        num_hidden1: int,
+        num_hidden2: int,
+        num_outputs: int,
+        dropout1: float = 0.2,
+        dropout2: float = 0.5,
+    ):
         super().__init__()
         raise NotImplementedError("Task 5.4: MLP.__init__")
 
@@ -60,8 +67,16 @@ def l2_penalty(model: nn.Module) -> torch.Tensor:
     raise NotImplementedError("Task 5.5: l2_penalty")
 
 
-def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float,
-          batch_size: int, weight_decay: float) -> list[float]:
+def train(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    weight_decay: float,
+) -> list[float]:
     """Task 5.6: minibatch SGD on F.cross_entropy + weight_decay · l2_penalty(model), in
     training mode, reshuffling every epoch; returns each epoch's mean cross-entropy."""
     raise NotImplementedError("Task 5.6: train")

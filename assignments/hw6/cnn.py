@@ -21,8 +21,13 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     raise NotImplementedError("Task 1.1: conv_output_size")
 
 
-def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
-           stride: int = 1, padding: int = 0) -> torch.Tensor:
+def conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: int = 1,
+    padding: int = 0,
+) -> torch.Tensor:
     """Task 2.1: what F.conv2d computes, written by hand (unfold + matrix product, or loops).
 
     x (N, C_in, H, W), weight (C_out, C_in, kH, kW), bias (C_out,) or None
@@ -32,8 +37,9 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     raise NotImplementedError("Task 2.1: conv2d")
 
 
-def max_pool2d(x: torch.Tensor, kernel_size: int, stride: int | None = None,
-               padding: int = 0) -> torch.Tensor:
+def max_pool2d(
+    x: torch.Tensor, kernel_size: int, stride: int | None = None, padding: int = 0
+) -> torch.Tensor:
     """Task 2.2: what F.max_pool2d computes: the maximum of each kernel_size × kernel_size window.
 
     x (N, C, H, W) → (N, C, H_out, W_out). stride=None means stride = kernel_size;
@@ -49,8 +55,15 @@ class CNN(nn.Module):
     → Linear(·, hidden) → ReLU → Dropout(dropout) → Linear(hidden, num_classes)
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 8,
-                 channels: tuple[int, int] = (8, 16), hidden: int = 64, dropout: float = 0.25):
+    def __init__(
+        self,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        image_size: int = 8,
+        channels: tuple[int, int] = (8, 16),
+        hidden: int = 64,
+        dropout: float = 0.25,
+    ):
         super().__init__()
         raise NotImplementedError("Task 3.1: CNN.__init__")
 
@@ -59,8 +72,15 @@ class CNN(nn.Module):
         raise NotImplementedError("Task 3.1: CNN.forward")
 
 
-def train_cnn(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 10,
-              lr: float = 1e-2, batch_size: int = 64) -> list[float]:
+def train_cnn(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int = 10,
+    lr: float = 1e-2,
+    batch_size: int = 64,
+) -> list[float]:
     """Task 3.2: train `model` in place with Adam(lr) and mean cross-entropy on mini-batches
     of a fresh random permutation each epoch; return the mean training loss of each epoch."""
     raise NotImplementedError("Task 3.2: train_cnn")

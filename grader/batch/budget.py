@@ -15,10 +15,14 @@ import time
 from grader.outputs.schema import CheckResult, GradeResult
 from grader.sandbox.client import WorkerLost, WorkerProcess, Zygote
 
-STOPPED = ("not finished: grading your submission took longer than its time limit of {s:g} s, "
-           "which ran out during this check")
-NOT_RUN = ("not run: grading your submission took longer than its time limit of {s:g} s, "
-           "which ran out before this check")
+STOPPED = (
+    "not finished: grading your submission took longer than its time limit of {s:g} s, "
+    "which ran out during this check"
+)
+NOT_RUN = (
+    "not run: grading your submission took longer than its time limit of {s:g} s, "
+    "which ran out before this check"
+)
 
 
 class Budget:
@@ -97,8 +101,10 @@ class Budget:
             check.message = (STOPPED if first else NOT_RUN).format(s=self.seconds)
             first = False
         ran = len(result.checks) - len(late)
-        return "timeout", (f"the time limit of {self.seconds:g} s ran out after {ran} of "
-                           f"{len(result.checks)} checks; {len(late)} could not run")
+        return "timeout", (
+            f"the time limit of {self.seconds:g} s ran out after {ran} of "
+            f"{len(result.checks)} checks; {len(late)} could not run"
+        )
 
     def cancel(self) -> None:
         self._timer.cancel()

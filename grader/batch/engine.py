@@ -56,17 +56,34 @@ class Batch:
     force: bool = False
 
     @classmethod
-    def create(cls, spec: AssignmentSpec, submissions: Path, *, course: Path, out: Path | None,
-               jobs: int | None, timeout_s: float, seed: int | None, force: bool) -> Batch:
+    def create(
+        cls,
+        spec: AssignmentSpec,
+        submissions: Path,
+        *,
+        course: Path,
+        out: Path | None,
+        jobs: int | None,
+        timeout_s: float,
+        seed: int | None,
+        force: bool,
+    ) -> Batch:
         """Resolve and check the folders; defaults: out ./grades/<id>, jobs = cores."""
         submissions = submissions.resolve()
         out = (out or Path("grades") / spec.id).resolve()
         check_folders(submissions, out)
         if timeout_s <= 0:
             raise ConfigError(f"--timeout must be a positive number of seconds, got {timeout_s:g}")
-        return cls(spec=spec, course=course, submissions=submissions, out=out,
-                   jobs=jobs or default_jobs(), timeout_s=timeout_s,
-                   seed=spec.seed if seed is None else seed, force=force)
+        return cls(
+            spec=spec,
+            course=course,
+            submissions=submissions,
+            out=out,
+            jobs=jobs or default_jobs(),
+            timeout_s=timeout_s,
+            seed=spec.seed if seed is None else seed,
+            force=force,
+        )
 
     @property
     def results_dir(self) -> Path:
@@ -122,18 +139,27 @@ def check_folders(submissions: Path, out: Path) -> None:
     if not submissions.is_dir():
         raise ConfigError(f"{submissions}: no such folder (expected one entry per student in it)")
     if _inside(out, submissions):
-        raise ConfigError(f"--out {out} is inside the submissions folder {submissions}; "
-                          "choose an output folder outside it")
+        raise ConfigError(
+            f"--out {out} is inside the submissions folder {submissions}; "
+            "choose an output folder outside it"
+        )
     if _inside(submissions, out):
-        raise ConfigError(f"the submissions folder {submissions} is inside --out {out}; "
-                          "choose an output folder outside it")
-    needed = {Path(tempfile.gettempdir()).resolve(), Path(sys.prefix).resolve(),
-              Path(sysconfig.get_paths()["purelib"]).resolve()}
+        raise ConfigError(
+            f"the submissions folder {submissions} is inside --out {out}; "
+            "choose an output folder outside it"
+        )
+    needed = {
+        Path(tempfile.gettempdir()).resolve(),
+        Path(sys.prefix).resolve(),
+        Path(sysconfig.get_paths()["purelib"]).resolve(),
+    }
     for folder in (submissions, out):
         for path in needed:
             if _inside(path, folder):
-                raise ConfigError(f"{folder} contains {path}, which graded code needs; workers "
-                                  "cannot be kept out of it: use a folder that does not")
+                raise ConfigError(
+                    f"{folder} contains {path}, which graded code needs; workers "
+                    "cannot be kept out of it: use a folder that does not"
+                )
 
 
 def plan(batch: Batch, config: str) -> Plan:
@@ -141,8 +167,10 @@ def plan(batch: Batch, config: str) -> Plan:
     entries, hidden = intake.scan(batch.submissions)
     if not entries:
         also = f" (only hidden entries: {', '.join(hidden)})" if hidden else ""
-        raise ConfigError(f"{batch.submissions}: no submissions in it{also}; expected one folder, "
-                          ".py, .zip or .ipynb per student")
+        raise ConfigError(
+            f"{batch.submissions}: no submissions in it{also}; expected one folder, "
+            ".py, .zip or .ipynb per student"
+        )
     result = Plan(entries=entries, hidden=hidden)
     for stale in batch.results_dir.glob(".*.tmp") if batch.results_dir.is_dir() else []:
         stale.unlink(missing_ok=True)  # left by a run killed while writing
@@ -153,8 +181,13 @@ def plan(batch: Batch, config: str) -> Plan:
         except RecordError as exc:
             result.problems.append(f"{exc}: grading {entry.name} again")
             old = None
-        if (old is not None and old.status != "error" and old.config_hash == config
-                and old.entry == entry.name and old.content_hash == digest):
+        if (
+            old is not None
+            and old.status != "error"
+            and old.config_hash == config
+            and old.entry == entry.name
+            and old.content_hash == digest
+        ):
             result.kept += 1
         else:
             result.todo.append(entry)
@@ -168,16 +201,34 @@ def _clean(text: str, paths: dict[str, str]) -> str:
     return text
 
 
-def failed(entry: Entry, template: GradeResult, status: str, problem: str, *, digest: str,
-           config: str, detail: str = "") -> Record:
+def failed(
+    entry: Entry,
+    template: GradeResult,
+    status: str,
+    problem: str,
+    *,
+    digest: str,
+    config: str,
+    detail: str = "",
+) -> Record:
     """The record of an entry that could not be graded: every check failed with `problem`."""
     result = not_graded(template, entry.name, f"not graded: {problem}")
-    return Record(id=entry.id, entry=entry.name, kind=entry.kind, content_hash=digest,
-                  config_hash=config, status=status, error=problem, result=result, detail=detail)
+    return Record(
+        id=entry.id,
+        entry=entry.name,
+        kind=entry.kind,
+        content_hash=digest,
+        config_hash=config,
+        status=status,
+        error=problem,
+        result=result,
+        detail=detail,
+    )
 
 
-def grade_entry(batch: Batch, entry: Entry, zygote, template: GradeResult, *, digest: str,
-                config: str) -> Record:
+def grade_entry(
+    batch: Batch, entry: Entry, zygote, template: GradeResult, *, digest: str, config: str
+) -> Record:
     """Grade one entry within its time budget (in a judge process; never raises)."""
     from grader.judge.runner import grade
 
@@ -186,22 +237,50 @@ def grade_entry(batch: Batch, entry: Entry, zygote, template: GradeResult, *, di
         with tempfile.TemporaryDirectory(prefix="grader-intake-") as tmp:
             try:
                 path, notes = intake.unpack(entry, batch.spec, Path(tmp))
-                result = grade(batch.spec, path, course=batch.course, zygote=budget,
-                               seed=batch.seed, masks=batch.masks, on_check=budget.on_check)
+                result = grade(
+                    batch.spec,
+                    path,
+                    course=batch.course,
+                    zygote=budget,
+                    seed=batch.seed,
+                    masks=batch.masks,
+                    on_check=budget.on_check,
+                )
             except SubmissionError as exc:
-                problem = _clean(str(exc), {str(Path(tmp) / "submission"): entry.name,
-                                            str(entry.path): entry.name, tmp: entry.name})
-                return failed(entry, template, "unreadable", problem, digest=digest,
-                              config=config)
+                problem = _clean(
+                    str(exc),
+                    {
+                        str(Path(tmp) / "submission"): entry.name,
+                        str(entry.path): entry.name,
+                        tmp: entry.name,
+                    },
+                )
+                return failed(entry, template, "unreadable", problem, digest=digest, config=config)
         status, error = budget.settle(result)
         result.submission = entry.name
-        return Record(id=entry.id, entry=entry.name, kind=entry.kind, content_hash=digest,
-                      config_hash=config, status=status, error=error, notes=notes, result=result)
+        return Record(
+            id=entry.id,
+            entry=entry.name,
+            kind=entry.kind,
+            content_hash=digest,
+            config_hash=config,
+            status=status,
+            error=error,
+            notes=notes,
+            result=result,
+        )
     except Exception as exc:  # noqa: BLE001 - a grader bug must cost one submission, not the batch
         budget.cancel()
         problem = f"the grader failed on this submission ({type(exc).__name__}: {exc})"
-        return failed(entry, template, "error", problem, digest=digest, config=config,
-                      detail=traceback.format_exc())
+        return failed(
+            entry,
+            template,
+            "error",
+            problem,
+            digest=digest,
+            config=config,
+            detail=traceback.format_exc(),
+        )
 
 
 @dataclass
@@ -213,9 +292,13 @@ class BatchOutcome:
     graded_now: int
 
 
-def run_batch(batch: Batch, *, on_start: Callable[[Plan], None] = lambda plan: None,
-              on_record: Callable[[Record], None] = lambda record: None,
-              tick: Callable[[], None] = lambda: None) -> BatchOutcome:
+def run_batch(
+    batch: Batch,
+    *,
+    on_start: Callable[[Plan], None] = lambda plan: None,
+    on_record: Callable[[Record], None] = lambda record: None,
+    tick: Callable[[], None] = lambda: None,
+) -> BatchOutcome:
     """Grade what needs grading, streaming each record to disk; returns every record."""
     from grader.batch.pool import ForkExit, JudgePool
 
@@ -225,13 +308,21 @@ def run_batch(batch: Batch, *, on_start: Callable[[Plan], None] = lambda plan: N
     on_start(work)
     if work.todo:
         with JudgePool(min(batch.jobs, len(work.todo))) as pool:  # zygotes import torch meanwhile
-            scratch = tempfile.mkdtemp(prefix="grader-batch-")  # judges' temp folders, even killed ones
+            scratch = tempfile.mkdtemp(
+                prefix="grader-batch-"
+            )  # judges' temp folders, even killed ones
             os.chmod(scratch, 0o711)  # workers' users pass through to their own folder, cannot list
             try:
                 from grader.judge.runner import grade
 
-                template = grade(batch.spec, None, course=batch.course, zygote=pool.zygotes[0],
-                                 seed=batch.seed, masks=batch.masks)  # lists the checks, warms up
+                template = grade(
+                    batch.spec,
+                    None,
+                    course=batch.course,
+                    zygote=pool.zygotes[0],
+                    seed=batch.seed,
+                    masks=batch.masks,
+                )  # lists the checks, warms up
 
                 def finish(record: Record) -> None:
                     save_record(batch.result_path(record.id), record)
@@ -240,15 +331,24 @@ def run_batch(batch: Batch, *, on_start: Callable[[Plan], None] = lambda plan: N
                 gradable = []
                 for entry in work.todo:
                     if entry.kind == "unreadable":
-                        finish(failed(entry, template, "unreadable", entry.problem,
-                                      digest=work.digests[entry.id], config=config))
+                        finish(
+                            failed(
+                                entry,
+                                template,
+                                "unreadable",
+                                entry.problem,
+                                digest=work.digests[entry.id],
+                                config=config,
+                            )
+                        )
                     else:
                         gradable.append(entry)
 
                 def judge(entry: Entry, zygote) -> None:  # in a fork
                     tempfile.tempdir = scratch
-                    record = grade_entry(batch, entry, zygote, template,
-                                         digest=work.digests[entry.id], config=config)
+                    record = grade_entry(
+                        batch, entry, zygote, template, digest=work.digests[entry.id], config=config
+                    )
                     save_record(batch.result_path(entry.id), record)
 
                 def done(entry: Entry, ended: ForkExit) -> None:
@@ -258,24 +358,42 @@ def run_batch(batch: Batch, *, on_start: Callable[[Plan], None] = lambda plan: N
                         record = load_record(batch.result_path(entry.id)) if ended.ok else None
                     except RecordError as exc:
                         record, reason = None, str(exc)
-                    if record is None or (record.content_hash, record.config_hash) != (digest, config):
-                        finish(failed(entry, template, "error",
-                                      f"the grader failed on this submission: {reason} "
-                                      f"(details in {batch.out / 'judge.log'})",
-                                      digest=digest, config=config))
+                    if record is None or (record.content_hash, record.config_hash) != (
+                        digest,
+                        config,
+                    ):
+                        finish(
+                            failed(
+                                entry,
+                                template,
+                                "error",
+                                f"the grader failed on this submission: {reason} "
+                                f"(details in {batch.out / 'judge.log'})",
+                                digest=digest,
+                                config=config,
+                            )
+                        )
                     else:
                         on_record(record)
 
-                pool.run(gradable, judge, limit_s=batch.timeout_s, done=done, tick=tick,
-                         log_path=str(batch.out / "judge.log"))
+                pool.run(
+                    gradable,
+                    judge,
+                    limit_s=batch.timeout_s,
+                    done=done,
+                    tick=tick,
+                    log_path=str(batch.out / "judge.log"),
+                )
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
     found = []
     for entry in work.entries:
         record = load_record(batch.result_path(entry.id))
         if record is None:
-            raise ConfigError(f"{batch.result_path(entry.id)}: missing or unreadable after "
-                              "grading; run the command again")
+            raise ConfigError(
+                f"{batch.result_path(entry.id)}: missing or unreadable after "
+                "grading; run the command again"
+            )
         found.append(record)
     return BatchOutcome(plan=work, records=found, graded_now=len(work.todo))
 
@@ -287,8 +405,7 @@ def publish(batch: Batch, outcome: BatchOutcome) -> ClassSummary:
     rows = outcome.records
     stats = gradebook.summarise(rows)
     write_atomic(batch.out / "grades.csv", gradebook.grades_csv(rows))
-    write_atomic(batch.out / "grades.json",
-                         gradebook.grades_json(rows, stats, outcome.plan.hidden))
+    write_atomic(batch.out / "grades.json", gradebook.grades_json(rows, stats, outcome.plan.hidden))
     for record in rows:
         write_atomic(batch.out / "feedback" / f"{record.id}.md", feedback.feedback_markdown(record))
     write_atomic(batch.out / "summary.html", summary.page(stats, rows))
@@ -313,19 +430,24 @@ def grade_folder(batch: Batch, console: Console) -> int:
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         with BatchProgress(console) as progress:
-            outcome = run_batch(batch, on_start=progress.start, on_record=progress.record,
-                                tick=progress.tick)
+            outcome = run_batch(
+                batch, on_start=progress.start, on_record=progress.record, tick=progress.tick
+            )
     except KeyboardInterrupt:
-        Console(stderr=True).print(f"interrupted: the results so far are in {batch.results_dir}; "
-                                   "run the same command again to grade the rest")
+        Console(stderr=True).print(
+            f"interrupted: the results so far are in {batch.results_dir}; "
+            "run the same command again to grade the rest"
+        )
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
     stats = publish(batch, outcome)
     print_summary(stats, console)
     print_failures(outcome.records, console)
-    console.print(f"gradebook: {batch.out / 'grades.csv'} · feedback: {batch.out / 'feedback'} "
-                  f"· summary: {batch.out / 'summary.html'} ({outcome.graded_now} graded now, "
-                  f"{outcome.plan.kept} kept)")
+    console.print(
+        f"gradebook: {batch.out / 'grades.csv'} · feedback: {batch.out / 'feedback'} "
+        f"· summary: {batch.out / 'summary.html'} ({outcome.graded_now} graded now, "
+        f"{outcome.plan.kept} kept)"
+    )
     errors = sum(r.status == "error" for r in outcome.records)
     return EXIT_GRADER_FAILED if errors else EXIT_GRADED

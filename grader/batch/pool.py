@@ -77,9 +77,16 @@ class JudgePool:
         for zygote in self.zygotes:
             zygote.close()
 
-    def run(self, items: Sequence[T], work: Callable[[T, Zygote], None], *, limit_s: float,
-            done: Callable[[T, ForkExit], None], tick: Callable[[], None] = lambda: None,
-            log_path: str = os.devnull) -> None:
+    def run(
+        self,
+        items: Sequence[T],
+        work: Callable[[T, Zygote], None],
+        *,
+        limit_s: float,
+        done: Callable[[T, ForkExit], None],
+        tick: Callable[[], None] = lambda: None,
+        log_path: str = os.devnull,
+    ) -> None:
         """Call `work(item, zygote)` in a fork for each item, `size` at a time.
 
         `done(item, outcome)` runs in this process as each fork ends; `tick()` about ten
@@ -109,7 +116,9 @@ class JudgePool:
                     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
                         outcome = ForkExit(True)
                     else:
-                        outcome = ForkExit(False, f"the judge process grading it {_status_text(status)}")
+                        outcome = ForkExit(
+                            False, f"the judge process grading it {_status_text(status)}"
+                        )
                         self._replace(job.slot)
                     free.append(job.slot)
                     done(job.item, outcome)
@@ -123,8 +132,14 @@ class JudgePool:
                     os.waitpid(job.pid, 0)
                     self._replace(job.slot)
                     free.append(job.slot)
-                    done(job.item, ForkExit(False, f"the judge process grading it did not finish "
-                                                  f"within {limit_s + GRACE_S:g} s"))
+                    done(
+                        job.item,
+                        ForkExit(
+                            False,
+                            f"the judge process grading it did not finish "
+                            f"within {limit_s + GRACE_S:g} s",
+                        ),
+                    )
                 tick()
         finally:
             for fd, job in running.items():
@@ -137,8 +152,9 @@ class JudgePool:
             gc.unfreeze()
 
     @staticmethod
-    def _fork(item: T, work: Callable[[T, Zygote], None], zygote: Zygote,
-              log_path: str) -> tuple[int, int]:
+    def _fork(
+        item: T, work: Callable[[T, Zygote], None], zygote: Zygote, log_path: str
+    ) -> tuple[int, int]:
         """Start one fork; returns (read end of a pipe that closes when it ends, its pid)."""
         sys.stdout.flush()
         sys.stderr.flush()

@@ -45,10 +45,18 @@ class BatchProgress:
         self.console = console
         self.counts: Counter = Counter()
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
-            RateColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            RateColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             TextColumn("{task.fields[counts]}"),
-            console=console, auto_refresh=False, transient=False)
+            console=console,
+            auto_refresh=False,
+            transient=False,
+        )
         self._task = None
 
     def __enter__(self) -> BatchProgress:
@@ -64,8 +72,10 @@ class BatchProgress:
         for problem in plan.problems:
             self.console.print(f"[yellow]{escape(problem)}[/]")
         if kept:
-            self.console.print(f"{kept} of {total} submissions already graded and unchanged: "
-                               "kept (--force grades them again)")
+            self.console.print(
+                f"{kept} of {total} submissions already graded and unchanged: "
+                "kept (--force grades them again)"
+            )
         self._task = self._progress.add_task("grading", total=total, completed=kept, counts="")
         self._progress.start()
         self._progress.refresh()

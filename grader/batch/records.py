@@ -40,17 +40,37 @@ class Record:
     detail: str = ""  # the grader's traceback, for status "error" only
 
     def to_dict(self) -> dict:
-        return {"record_version": RECORD_VERSION, "id": self.id, "entry": self.entry,
-                "kind": self.kind, "content_hash": self.content_hash,
-                "config_hash": self.config_hash, "status": self.status, "error": self.error,
-                "notes": self.notes, "detail": self.detail, "result": self.result.to_dict()}
+        return {
+            "record_version": RECORD_VERSION,
+            "id": self.id,
+            "entry": self.entry,
+            "kind": self.kind,
+            "content_hash": self.content_hash,
+            "config_hash": self.config_hash,
+            "status": self.status,
+            "error": self.error,
+            "notes": self.notes,
+            "detail": self.detail,
+            "result": self.result.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Record:
-        keep = {"id", "entry", "kind", "content_hash", "config_hash", "status", "error", "notes",
-                "detail"}
-        return cls(result=GradeResult.from_dict(data["result"]),
-                   **{k: v for k, v in data.items() if k in keep})
+        keep = {
+            "id",
+            "entry",
+            "kind",
+            "content_hash",
+            "config_hash",
+            "status",
+            "error",
+            "notes",
+            "detail",
+        }
+        return cls(
+            result=GradeResult.from_dict(data["result"]),
+            **{k: v for k, v in data.items() if k in keep},
+        )
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -98,19 +118,37 @@ def load_record(path: Path) -> Record | None:
         raise RecordError(f"{path}: this result is not valid JSON ({exc})") from None
     version = data.get("record_version") if isinstance(data, dict) else None
     if version != RECORD_VERSION:
-        raise RecordError(f"{path}: a result of record version {version!r}; this grader reads "
-                          f"version {RECORD_VERSION}")
+        raise RecordError(
+            f"{path}: a result of record version {version!r}; this grader reads "
+            f"version {RECORD_VERSION}"
+        )
     try:
         return Record.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise RecordError(f"{path}: this result does not follow the record schema "
-                          f"({type(exc).__name__}: {exc})") from None
+        raise RecordError(
+            f"{path}: this result does not follow the record schema ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def not_graded(template: GradeResult, submission: str, reason: str) -> GradeResult:
     """`template`'s checks (one per check of the assignment), all failed with `reason`."""
-    checks = [CheckResult(id=c.id, name=c.name, tier=c.tier, status="failed", score=0.0,
-                          max_score=c.max_score, message=reason, seed=c.seed)
-              for c in template.checks]
-    return GradeResult(assignment=template.assignment, title=template.title,
-                       submission=submission, seed=template.seed, checks=checks)
+    checks = [
+        CheckResult(
+            id=c.id,
+            name=c.name,
+            tier=c.tier,
+            status="failed",
+            score=0.0,
+            max_score=c.max_score,
+            message=reason,
+            seed=c.seed,
+        )
+        for c in template.checks
+    ]
+    return GradeResult(
+        assignment=template.assignment,
+        title=template.title,
+        submission=submission,
+        seed=template.seed,
+        checks=checks,
+    )

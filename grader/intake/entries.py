@@ -42,8 +42,14 @@ def _classify(path: Path) -> tuple[str, str, str]:
     if path.is_file() and suffix in SUFFIXES and path.stem:
         return name[: -len(suffix)], SUFFIXES[suffix], ""
     what = "a regular file" if path.is_file() else "not a regular file or folder"
-    return name, "unreadable", (f"{name}: {what}, not a folder, .py file, .zip archive or "
-                                ".ipynb notebook; cannot grade it")
+    return (
+        name,
+        "unreadable",
+        (
+            f"{name}: {what}, not a folder, .py file, .zip archive or "
+            ".ipynb notebook; cannot grade it"
+        ),
+    )
 
 
 def scan(folder: Path) -> tuple[list[Entry], list[str]]:
@@ -64,9 +70,15 @@ def scan(folder: Path) -> tuple[list[Entry], list[str]]:
             entries.append(group[0])
             continue
         names = " and ".join(e.name for e in group)
-        entries.append(Entry(sid, names, folder / group[0].name, "unreadable",
-                             f"{names} are both in the submissions folder for student {sid}; "
-                             "keep only one"))
+        entries.append(
+            Entry(
+                sid,
+                names,
+                folder / group[0].name,
+                "unreadable",
+                f"{names} are both in the submissions folder for student {sid}; keep only one",
+            )
+        )
     return entries, hidden
 
 

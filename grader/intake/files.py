@@ -11,8 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 # folders that are never part of a hand-in (plus every folder whose name starts with ".")
-SKIP_DIRS = frozenset({"__MACOSX", "__pycache__", ".git", ".ipynb_checkpoints", ".venv", "venv",
-                       "node_modules", "checks"})
+SKIP_DIRS = frozenset(
+    {
+        "__MACOSX",
+        "__pycache__",
+        ".git",
+        ".ipynb_checkpoints",
+        ".venv",
+        "venv",
+        "node_modules",
+        "checks",
+    }
+)
 MAX_FILES = 200  # Python files in one hand-in
 MAX_BYTES = 20 << 20  # bytes of a hand-in's Python files (or of a notebook), in total
 

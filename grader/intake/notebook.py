@@ -38,8 +38,10 @@ def _cell_source(cell: dict, index: int, path: Path) -> str:
         return "".join(source)
     if isinstance(source, str):
         return source
-    raise SubmissionError(f"{path.name}: code cell {index} has no readable source; "
-                          "save the notebook again from Jupyter")
+    raise SubmissionError(
+        f"{path.name}: code cell {index} has no readable source; "
+        "save the notebook again from Jupyter"
+    )
 
 
 def _convert_cell(source: str, number: int, notes: list[str]) -> str:
@@ -69,16 +71,20 @@ def _convert_cell(source: str, number: int, notes: list[str]) -> str:
 def notebook_to_source(path: Path) -> tuple[str, list[str]]:
     """The Python source of a notebook's code cells, and notes on what was dropped."""
     if path.stat().st_size > MAX_BYTES:
-        raise SubmissionError(f"{path.name}: the notebook is larger than {MAX_BYTES >> 20} MiB; "
-                              "clear its outputs (Cell > All Output > Clear) and hand it in again")
+        raise SubmissionError(
+            f"{path.name}: the notebook is larger than {MAX_BYTES >> 20} MiB; "
+            "clear its outputs (Cell > All Output > Clear) and hand it in again"
+        )
     try:
         data = json.loads(path.read_bytes())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SubmissionError(f"{path.name}: not a readable Jupyter notebook ({exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         version = data.get("nbformat") if isinstance(data, dict) else None
-        raise SubmissionError(f"{path.name}: not a Jupyter notebook in format 4 (nbformat "
-                              f"{version!r}); open it in Jupyter and save it again")
+        raise SubmissionError(
+            f"{path.name}: not a Jupyter notebook in format 4 (nbformat "
+            f"{version!r}); open it in Jupyter and save it again"
+        )
     notes: list[str] = []
     parts = []
     number = 0

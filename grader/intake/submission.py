@@ -21,10 +21,14 @@ def find_module_dir(path: Path, spec: AssignmentSpec) -> Path:
     if len(nested) == 1:
         return nested[0]
     if nested:
-        raise SubmissionError(f"{path}: more than one {target} ({', '.join(map(str, nested))}); "
-                              "keep only the one to grade")
-    raise SubmissionError(f"{path}: no {target} here or one folder down; the assignment's "
-                          f"files are {', '.join(spec.files)}")
+        raise SubmissionError(
+            f"{path}: more than one {target} ({', '.join(map(str, nested))}); "
+            "keep only the one to grade"
+        )
+    raise SubmissionError(
+        f"{path}: no {target} here or one folder down; the assignment's "
+        f"files are {', '.join(spec.files)}"
+    )
 
 
 def prepare(submission: Path, spec: AssignmentSpec) -> tuple[Path, Path, list[Path]]:
@@ -62,8 +66,10 @@ def _copy_tree(src: Path, dst: Path) -> None:
         count += 1
         size += source.stat().st_size
         if count > MAX_FILES or size > MAX_BYTES:
-            raise SubmissionError(f"{src}: more than {MAX_FILES} Python files or "
-                                  f"{MAX_BYTES >> 20} MiB; hand in only your code")
+            raise SubmissionError(
+                f"{src}: more than {MAX_FILES} Python files or "
+                f"{MAX_BYTES >> 20} MiB; hand in only your code"
+            )
         target = dst / source.relative_to(src)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)

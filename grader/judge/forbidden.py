@@ -44,7 +44,9 @@ def _aliases(tree: ast.Module) -> dict[str, str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
-                aliases[a.asname or a.name.split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+                aliases[a.asname or a.name.split(".")[0]] = (
+                    a.name if a.asname else a.name.split(".")[0]
+                )
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             for a in node.names:
                 aliases[a.asname or a.name] = f"{node.module}.{a.name}"
@@ -61,8 +63,11 @@ def _matches(name: str, apis: list[str]) -> list[str]:
     for api in apis:
         if name == api or name.startswith(api + "."):
             found.append(api)
-        elif api.startswith("torch.Tensor.") and name.endswith("." + api.rsplit(".", 1)[1]) \
-                and not _is_module_path(name):
+        elif (
+            api.startswith("torch.Tensor.")
+            and name.endswith("." + api.rsplit(".", 1)[1])
+            and not _is_module_path(name)
+        ):
             found.append(api)
     return found
 
@@ -123,8 +128,11 @@ class ForbiddenAPIUsed(Exception):
 
     def __init__(self, apis: list[str], advice: dict[str, str], how: str):
         self.apis = apis
-        lines = [f"your code {how} {api}, which this assignment forbids"
-                 + (f": {advice[api]}" if advice.get(api) else "") for api in apis]
+        lines = [
+            f"your code {how} {api}, which this assignment forbids"
+            + (f": {advice[api]}" if advice.get(api) else "")
+            for api in apis
+        ]
         super().__init__("; ".join(lines))
 
 

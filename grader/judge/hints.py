@@ -29,18 +29,26 @@ def scale_hint(got: torch.Tensor, expected: torch.Tensor, batch_size: int | None
     if r is None or math.isclose(r, 1.0, rel_tol=1e-3):
         return ""
     if math.isclose(r, -1.0, rel_tol=1e-3):
-        return ("your result is exactly -1 × the expected one: a sign is flipped "
-                "(the gradient of the loss, not of -loss; or a + where a - belongs)")
+        return (
+            "your result is exactly -1 × the expected one: a sign is flipped "
+            "(the gradient of the loss, not of -loss; or a + where a - belongs)"
+        )
     if batch_size and batch_size > 1:
         if math.isclose(r, batch_size, rel_tol=1e-3):
-            return (f"your result is {batch_size}× the expected one, and {batch_size} is the batch "
-                    "size: did you forget to average over the batch (divide by the batch size)?")
+            return (
+                f"your result is {batch_size}× the expected one, and {batch_size} is the batch "
+                "size: did you forget to average over the batch (divide by the batch size)?"
+            )
         if math.isclose(r, 1 / batch_size, rel_tol=1e-3):
-            return (f"your result is 1/{batch_size} of the expected one, and {batch_size} is the "
-                    "batch size: you divided by the batch size once too often")
+            return (
+                f"your result is 1/{batch_size} of the expected one, and {batch_size} is the "
+                "batch size: you divided by the batch size once too often"
+            )
     if math.isclose(r, 2.0, rel_tol=1e-3):
-        return ("your result is exactly 2× the expected one: gradients accumulated twice "
-                "(forgot to zero them?) or a factor 2 from d(x²)/dx counted twice")
+        return (
+            "your result is exactly 2× the expected one: gradients accumulated twice "
+            "(forgot to zero them?) or a factor 2 from d(x²)/dx counted twice"
+        )
     if math.isclose(r, 0.5, rel_tol=1e-3):
         return "your result is exactly half the expected one: a missing factor 2 (d(x²)/dx = 2x)?"
     return f"your result is the expected one scaled by {r:.4g}: a constant factor is off"
@@ -49,20 +57,32 @@ def scale_hint(got: torch.Tensor, expected: torch.Tensor, batch_size: int | None
 def shape_hint(got_shape: tuple, expected_shape: tuple) -> str:
     """Transposed results, and sizes that look hard-coded."""
     if len(got_shape) == len(expected_shape) >= 2 and tuple(got_shape) == tuple(
-        expected_shape[:-2]) + (expected_shape[-1], expected_shape[-2]):
-        return ("your result has the last two dimensions swapped: check for a transpose; PyTorch "
-                "stores a Linear weight as (out_features, in_features)")
+        expected_shape[:-2]
+    ) + (expected_shape[-1], expected_shape[-2]):
+        return (
+            "your result has the last two dimensions swapped: check for a transpose; PyTorch "
+            "stores a Linear weight as (out_features, in_features)"
+        )
     if sorted(got_shape) == sorted(expected_shape):
         return "your result has the right sizes in the wrong order: check permute/transpose"
     return ""
 
 
-def output_size_hint(got: int, *, size: int, kernel: int, stride: int = 1, padding: int = 0,
-                     what: str = "the output size") -> str:
+def output_size_hint(
+    got: int,
+    *,
+    size: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int = 0,
+    what: str = "the output size",
+) -> str:
     """Name the mistake in a convolution or pooling output size: ⌊(W − K + 2P) / S⌋ + 1."""
     expected = (size - kernel + 2 * padding) // stride + 1
-    formula = (f"out = ⌊(W − K + 2P) / S⌋ + 1 = ⌊({size} − {kernel} + 2·{padding}) / {stride}⌋ + 1 "
-               f"= {expected}")
+    formula = (
+        f"out = ⌊(W − K + 2P) / S⌋ + 1 = ⌊({size} − {kernel} + 2·{padding}) / {stride}⌋ + 1 "
+        f"= {expected}"
+    )
     if got == expected:
         return ""
     guesses = (
@@ -77,8 +97,15 @@ def output_size_hint(got: int, *, size: int, kernel: int, stride: int = 1, paddi
     return f"{what} is {got}, expected {expected}: {mistake}; {formula}"
 
 
-def conv_shape_hint(got_shape: tuple | None, expected_shape: tuple, *, input_size: tuple,
-                    kernel: tuple, stride: tuple, padding: tuple) -> str:
+def conv_shape_hint(
+    got_shape: tuple | None,
+    expected_shape: tuple,
+    *,
+    input_size: tuple,
+    kernel: tuple,
+    stride: tuple,
+    padding: tuple,
+) -> str:
     """`output_size_hint` for the first trailing (spatial) dimension that differs.
 
     `input_size`, `kernel`, `stride`, `padding` give one value per spatial dimension
@@ -91,30 +118,48 @@ def conv_shape_hint(got_shape: tuple | None, expected_shape: tuple, *, input_siz
     for i in range(k):
         got = got_shape[len(got_shape) - k + i]
         if got != expected_shape[len(expected_shape) - k + i]:
-            return output_size_hint(got, size=input_size[i], kernel=kernel[i], stride=stride[i],
-                                    padding=padding[i], what=f"the output {names[i]}")
+            return output_size_hint(
+                got,
+                size=input_size[i],
+                kernel=kernel[i],
+                stride=stride[i],
+                padding=padding[i],
+                what=f"the output {names[i]}",
+            )
     return ""
 
 
 ERROR_HINTS = (
-    ("can't allocate memory",
-     "your code asked for more memory than the worker may use: look for a tensor far larger "
-     "than the task needs (an outer product of the wrong sizes, a loop that keeps allocating)"),
-    ("modified by an inplace operation",
-     "an in-place operation (x += ..., x.relu_(), x[...] = ...) changed a tensor autograd still "
-     "needed: use the out-of-place form (x = x + ...)"),
-    ("a leaf Variable that requires grad is being used in an in-place operation",
-     "a tensor that requires grad (a parameter, or an input being differentiated) was changed "
-     "in place: update parameters inside `with torch.no_grad():` (p -= lr * p.grad); anywhere "
-     "else build a new tensor (x = x * mask, not x[...] = 0 or x *= ...)"),
-    ("mat1 and mat2 shapes cannot be multiplied",
-     "the shapes in a matrix product do not fit: check which dimension is which (and whether "
-     "a size is hard-coded instead of read from the input's shape)"),
-    ("does not require grad and does not have a grad_fn",
-     "the tensor is detached from the autograd graph (.data, .detach(), .numpy() or a new "
-     "tensor built from values): keep the computation in torch operations"),
-    ("can't convert np.ndarray of type numpy.object_",
-     "a numpy array of Python objects: build the array from numbers, not from tensors"),
+    (
+        "can't allocate memory",
+        "your code asked for more memory than the worker may use: look for a tensor far larger "
+        "than the task needs (an outer product of the wrong sizes, a loop that keeps allocating)",
+    ),
+    (
+        "modified by an inplace operation",
+        "an in-place operation (x += ..., x.relu_(), x[...] = ...) changed a tensor autograd still "
+        "needed: use the out-of-place form (x = x + ...)",
+    ),
+    (
+        "a leaf Variable that requires grad is being used in an in-place operation",
+        "a tensor that requires grad (a parameter, or an input being differentiated) was changed "
+        "in place: update parameters inside `with torch.no_grad():` (p -= lr * p.grad); anywhere "
+        "else build a new tensor (x = x * mask, not x[...] = 0 or x *= ...)",
+    ),
+    (
+        "mat1 and mat2 shapes cannot be multiplied",
+        "the shapes in a matrix product do not fit: check which dimension is which (and whether "
+        "a size is hard-coded instead of read from the input's shape)",
+    ),
+    (
+        "does not require grad and does not have a grad_fn",
+        "the tensor is detached from the autograd graph (.data, .detach(), .numpy() or a new "
+        "tensor built from values): keep the computation in torch operations",
+    ),
+    (
+        "can't convert np.ndarray of type numpy.object_",
+        "a numpy array of Python objects: build the array from numbers, not from tensors",
+    ),
 )
 
 

@@ -43,7 +43,9 @@ def load_reference(spec: AssignmentSpec) -> ModuleType:
     path = spec.reference / f"{spec.module}.py"
     if not path.is_file():
         raise ConfigError(f"no reference solution at {path}")
-    where = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]  # two courses, two modules
+    where = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[
+        :12
+    ]  # two courses, two modules
     name = f"_grader_reference_{spec.id}_{where}"
     if name in sys.modules:
         return sys.modules[name]
@@ -74,14 +76,27 @@ def verdict(exc: BaseException | None) -> tuple[str, str, str, str, int]:
         return "error", str(exc), "", "", 0
     if isinstance(exc, AssertionError):
         return "failed", str(exc).strip() or "assertion failed", "", "", 0
-    return "error", f"the check itself failed ({type(exc).__name__}: {exc}); tell your instructor", "", "", 0
+    return (
+        "error",
+        f"the check itself failed ({type(exc).__name__}: {exc}); tell your instructor",
+        "",
+        "",
+        0,
+    )
 
 
 class GraderPlugin:
     """Runs in the judge; never imports student code."""
 
-    def __init__(self, spec: AssignmentSpec, session: Session, base_seed: int,
-                 data_dir: str | None = None, references=None, on_check=None):
+    def __init__(
+        self,
+        spec: AssignmentSpec,
+        session: Session,
+        base_seed: int,
+        data_dir: str | None = None,
+        references=None,
+        on_check=None,
+    ):
         self._spec, self.session, self.base_seed = spec, session, base_seed
         self.on_check = on_check  # called with each CheckResult as its check finishes
         self.data_dir = data_dir or spec.data_dir
@@ -153,12 +168,22 @@ class GraderPlugin:
         doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
         name = doc[0].strip() if doc else item.name.removeprefix("test_").replace("_", " ")
         points = self._spec.points_for(item.name)
-        self.results.append(CheckResult(
-            id=item.name, name=name, tier=self._tier(item), status=status,
-            score=points if status == "passed" else 0.0, max_score=points, message=message,
-            hint=hint, duration_s=round(time.perf_counter() - info["start"], 4), seed=seed,
-            file=file, line=line,
-        ))
+        self.results.append(
+            CheckResult(
+                id=item.name,
+                name=name,
+                tier=self._tier(item),
+                status=status,
+                score=points if status == "passed" else 0.0,
+                max_score=points,
+                message=message,
+                hint=hint,
+                duration_s=round(time.perf_counter() - info["start"], 4),
+                seed=seed,
+                file=file,
+                line=line,
+            )
+        )
         if self.on_check is not None:
             self.on_check(self.results[-1])
 

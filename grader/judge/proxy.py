@@ -42,8 +42,16 @@ class StudentError(Exception):
 class Session:
     """One submission's link to its worker; replaces a worker that died, between checks."""
 
-    def __init__(self, zygote: Zygote, *, workdir: str, module: str, limits: Limits,
-                 forbidden: Policy, masks: list[str]):
+    def __init__(
+        self,
+        zygote: Zygote,
+        *,
+        workdir: str,
+        module: str,
+        limits: Limits,
+        forbidden: Policy,
+        masks: list[str],
+    ):
         self.zygote, self.workdir, self.module, self.limits = zygote, workdir, module, limits
         self.forbidden, self.masks = forbidden, masks
         self._origin: str | None = None
@@ -78,8 +86,13 @@ class Session:
             raise self.import_error.with_traceback(None)  # would grow with every check
         if self.worker is None:
             worker, hello = self.zygote.spawn(
-                workdir=self.workdir, module=self.module, limits=self.limits,
-                forbidden=self.forbidden.apis, masks=self.masks, seed=self.seed)
+                workdir=self.workdir,
+                module=self.module,
+                limits=self.limits,
+                forbidden=self.forbidden.apis,
+                masks=self.masks,
+                seed=self.seed,
+            )
             self.worker = worker
             self.generation += 1
             self.released = []
@@ -116,8 +129,9 @@ class Session:
 
     # -- requests -------------------------------------------------------------------------
 
-    def _send(self, message: dict, what: str, values: dict | None = None,
-              origin: str | None = None) -> Any:
+    def _send(
+        self, message: dict, what: str, values: dict | None = None, origin: str | None = None
+    ) -> Any:
         """One request; `origin` is the student's top-level name it goes through (for
         `[forbidden] only_in`); handles in the reply inherit it."""
         worker = self._live_worker()
@@ -133,8 +147,9 @@ class Session:
             worker.kill()
             raise WorkerLost(f"the worker sent a malformed reply during {what}")
         ran = reply.get("forbidden", [])
-        self.forbidden.check_ran([a for a in ran if isinstance(a, str)] if isinstance(ran, list) else [],
-                                 origin)
+        self.forbidden.check_ran(
+            [a for a in ran if isinstance(a, str)] if isinstance(ran, list) else [], origin
+        )
         if not reply.get("ok"):
             raise StudentError(reply.get("error") or {}, what)
         self._origin = origin
@@ -142,19 +157,28 @@ class Session:
             return wire.decode(reply.get("value"), rblobs, self._decode_handle)
         except wire.ProtocolError as exc:
             worker.kill()
-            raise WorkerLost(f"your code returned something unreadable from {what}: {exc}") from None
+            raise WorkerLost(
+                f"your code returned something unreadable from {what}: {exc}"
+            ) from None
 
     def _encode_handle(self, obj: Any) -> dict:
         if isinstance(obj, RemoteObject):
             if obj._generation != self.generation:
-                raise WorkerLost("this object was lost when the worker running your code was "
-                                 "restarted after an earlier failure")
+                raise WorkerLost(
+                    "this object was lost when the worker running your code was "
+                    "restarted after an earlier failure"
+                )
             return {"__handle__": obj._id}
         raise TypeError(f"cannot send a {type(obj).__name__} to the student's code")
 
     def _decode_handle(self, data: dict) -> RemoteObject:
-        return RemoteObject(self, data["__handle__"], str(data.get("type", "?"))[:100],
-                            str(data.get("repr", ""))[:300], self._origin)
+        return RemoteObject(
+            self,
+            data["__handle__"],
+            str(data.get("type", "?"))[:100],
+            str(data.get("repr", ""))[:300],
+            self._origin,
+        )
 
 
 def _what(path: list[str], kind: str = "") -> str:
@@ -175,15 +199,17 @@ class Student:
     def get(self, name: str) -> Any:
         """The value of a module-level name (e.g. a constant), by value."""
         self._session.forbidden.check_static(name)
-        return self._session._send({"op": "getattr", "target": {"path": [name]}}, _what([name]),
-                                   origin=name)
+        return self._session._send(
+            {"op": "getattr", "target": {"path": [name]}}, _what([name]), origin=name
+        )
 
     def put(self, value: Any) -> RemoteObject:
         """Store `value` in the worker and return a handle to it (to avoid resending it)."""
         return self._session._send({"op": "put"}, "storing an input", {"value": value})
 
-    def vjp(self, fn: RemoteRef | RemoteObject, *args: Any, grad_output: Any,
-            wrt: list[int] = ()) -> dict:
+    def vjp(
+        self, fn: RemoteRef | RemoteObject, *args: Any, grad_output: Any, wrt: list[int] = ()
+    ) -> dict:
         """Run `fn(*args)` (student code), then backward with `grad_output`.
 
         Returns {"out": tensor, "grads": [grad of args[i] for i in wrt],
@@ -192,10 +218,12 @@ class Student:
         if isinstance(fn, RemoteRef) and fn._handle is None:  # as a call would: static check
             self._session.forbidden.check_static(fn._path[0])
         target = fn._target()
-        return self._session._send({"op": "vjp", "target": target, "wrt": list(wrt)},
-                                   f"{fn._describe()} (forward and backward)",
-                                   {"args": list(args), "grad_output": grad_output},
-                                   origin=fn._origin())
+        return self._session._send(
+            {"op": "vjp", "target": target, "wrt": list(wrt)},
+            f"{fn._describe()} (forward and backward)",
+            {"args": list(args), "grad_output": grad_output},
+            origin=fn._origin(),
+        )
 
     def time_limit(self, seconds: float):
         """Context manager: each request inside may take up to `seconds` (judge's clock)."""
@@ -216,8 +244,10 @@ class RemoteRef:
     def _target(self) -> dict:
         if self._handle is None:
             return {"path": self._path}
-        return {"__handle__": self._session._encode_handle(self._handle)["__handle__"],
-                "path": self._path}
+        return {
+            "__handle__": self._session._encode_handle(self._handle)["__handle__"],
+            "path": self._path,
+        }
 
     def _describe(self) -> str:
         base = [] if self._handle is None else [self._handle._type]
@@ -241,16 +271,20 @@ class RemoteRef:
     def _call(self, args: tuple, kwargs: dict, keep: bool) -> Any:
         if self._handle is None:
             self._session.forbidden.check_static(self._path[0])
-        return self._session._send({"op": "call", "target": self._target(), "keep": keep},
-                                   self._describe(), {"args": list(args), "kwargs": kwargs},
-                                   origin=self._origin())
+        return self._session._send(
+            {"op": "call", "target": self._target(), "keep": keep},
+            self._describe(),
+            {"args": list(args), "kwargs": kwargs},
+            origin=self._origin(),
+        )
 
     def value(self) -> Any:
         """Read this attribute path by value."""
         if self._handle is None:
             self._session.forbidden.check_static(self._path[0])
-        return self._session._send({"op": "getattr", "target": self._target()}, self._describe(),
-                                   origin=self._origin())
+        return self._session._send(
+            {"op": "getattr", "target": self._target()}, self._describe(), origin=self._origin()
+        )
 
     def __repr__(self) -> str:
         return f"<student {self._describe()}>"
@@ -259,8 +293,9 @@ class RemoteRef:
 class RemoteObject:
     """An object that lives in the worker (a module, a model, ...)."""
 
-    def __init__(self, session: Session, hid: int, type_name: str, text: str,
-                 origin: str | None = None):
+    def __init__(
+        self, session: Session, hid: int, type_name: str, text: str, origin: str | None = None
+    ):
         object.__setattr__(self, "_session", session)
         object.__setattr__(self, "_origin_name", origin)  # the top-level name it came from
         object.__setattr__(self, "_id", hid)
@@ -305,9 +340,12 @@ class RemoteObject:
         return RemoteRef(self._session, self, name.split("."))
 
     def __setattr__(self, name: str, value: Any) -> None:
-        self._session._send({"op": "setattr", "target": dict(self._target(), path=[name])},
-                            f"setting `{self._type}.{name}`", {"value": value},
-                            origin=self._origin_name)
+        self._session._send(
+            {"op": "setattr", "target": dict(self._target(), path=[name])},
+            f"setting `{self._type}.{name}`",
+            {"value": value},
+            origin=self._origin_name,
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return RemoteRef(self._session, self, [])(*args, **kwargs)

@@ -77,9 +77,14 @@ def sketch(value: Any) -> Any:
         t = torch.as_tensor(value).detach()
         flat = (torch.view_as_real(t) if t.is_complex() else t).reshape(-1).double()
         idx = torch.linspace(0, max(flat.numel() - 1, 0), min(flat.numel(), SKETCH_SAMPLES)).long()
-        stats = [flat.sum(), flat.abs().sum(), (flat * flat).sum(), *flat[idx]] if flat.numel() else []
-        return {"array": str(t.dtype), "shape": list(t.shape),
-                "stats": [_number(float(s)) for s in stats]}
+        stats = (
+            [flat.sum(), flat.abs().sum(), (flat * flat).sum(), *flat[idx]] if flat.numel() else []
+        )
+        return {
+            "array": str(t.dtype),
+            "shape": list(t.shape),
+            "stats": [_number(float(s)) for s in stats],
+        }
     if isinstance(value, ReferenceObject):
         return {"ref": value._oid}
     if isinstance(value, float):
@@ -99,9 +104,14 @@ def sketches_close(a: Any, b: Any) -> bool:
         if a.keys() != b.keys():
             return False
         if "stats" in a:
-            return (a["array"], a["shape"]) == (b["array"], b["shape"]) and \
-                len(a["stats"]) == len(b["stats"]) and \
-                all(_close(x, y, scale=a["stats"][1]) for x, y in zip(a["stats"], b["stats"], strict=True))
+            return (
+                (a["array"], a["shape"]) == (b["array"], b["shape"])
+                and len(a["stats"]) == len(b["stats"])
+                and all(
+                    _close(x, y, scale=a["stats"][1])
+                    for x, y in zip(a["stats"], b["stats"], strict=True)
+                )
+            )
         if "float" in a:
             return _close(a["float"], b["float"])
         return all(sketches_close(a[k], b[k]) for k in a)
@@ -118,7 +128,11 @@ def _close(x: Any, y: Any, scale: Any = 0.0) -> bool:
 
 
 def _rng_state() -> dict:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "random": random.getstate()}
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),
+        "random": random.getstate(),
+    }
 
 
 def _rng_changes(before: dict) -> dict:
@@ -200,10 +214,16 @@ class _Driver:
     def _arg_handle(self, obj: Any) -> dict:
         if isinstance(obj, ReferenceObject) and obj._driver is self:
             return {"__handle__": obj._oid}
-        what = "a student object" if type(obj).__name__ == "RemoteObject" else f"a {type(obj).__name__}"
-        raise NotRecordable(f"check {self.check} passes {what} to the reference; a release can only "
-                            "record plain values (tensors, arrays, numbers, strings, containers) "
-                            "and objects the reference itself returned")
+        what = (
+            "a student object"
+            if type(obj).__name__ == "RemoteObject"
+            else f"a {type(obj).__name__}"
+        )
+        raise NotRecordable(
+            f"check {self.check} passes {what} to the reference; a release can only "
+            "record plain values (tensors, arrays, numbers, strings, containers) "
+            "and objects the reference itself returned"
+        )
 
     def encode_args(self, args: tuple, kwargs: dict) -> tuple[Any, list[bytes], str]:
         blobs: list[bytes] = []
@@ -253,8 +273,14 @@ class _RecordingDriver(_Driver):
         except Exception as exc:  # the reference raised: replay raises the same
             raised = {"type": type(exc).__name__, "message": str(exc)}
         seconds = time.perf_counter() - start
-        event = {"target": oid, "op": op, "name": name, "digest": digest, "seconds": seconds,
-                 "sketch": sketch([list(args), kwargs]) if op != "get" else None}
+        event = {
+            "target": oid,
+            "op": op,
+            "name": name,
+            "digest": digest,
+            "seconds": seconds,
+            "sketch": sketch([list(args), kwargs]) if op != "get" else None,
+        }
         rng = _rng_changes(before)
         self.label = self._label(oid, op, name)
         if rng:
@@ -265,8 +291,10 @@ class _RecordingDriver(_Driver):
             try:
                 event["result"] = _encode(value, self.blobs, self._register)
             except wire.ProtocolError as exc:
-                raise NotRecordable(f"check {self.check}: {self._describe(oid, op, name)} returned a "
-                                    f"value a release cannot record ({exc})") from None
+                raise NotRecordable(
+                    f"check {self.check}: {self._describe(oid, op, name)} returned a "
+                    f"value a release cannot record ({exc})"
+                ) from None
         self.events.append(event)
         if raised:
             raise _exception(raised)
@@ -284,8 +312,11 @@ class _ReplayDriver(_Driver):
 
     def request(self, oid: int, op: str, name: str, args: tuple, kwargs: dict) -> Any:
         _, _, digest = self.encode_args(args, kwargs)
-        same = [i for i, e in enumerate(self.events)
-                if not self.used[i] and (e["target"], e["op"], e["name"]) == (oid, op, name)]
+        same = [
+            i
+            for i, e in enumerate(self.events)
+            if not self.used[i] and (e["target"], e["op"], e["name"]) == (oid, op, name)
+        ]
         found = next((i for i in same if self.events[i]["digest"] == digest), None)
         if found is None and op != "get":
             mine = sketch([list(args), kwargs])
@@ -300,7 +331,8 @@ class _ReplayDriver(_Driver):
                 f"this release has no recorded reference answer for {self._describe(oid, op, name)} "
                 f"with these inputs, so check {self.check} cannot run here (it asks the reference "
                 "about values that differ from those recorded when the release was built, e.g. "
-                "your code's output); it runs when your work is graded")
+                "your code's output); it runs when your work is graded"
+            )
         self.used[found] = True
         event = self.events[found]
         time.sleep(event.get("seconds", 0.0))  # a check that times the reference sees its time
@@ -325,13 +357,17 @@ class Recording:
 
     def for_check(self, check: str) -> ReferenceObject:
         events = self.checks.setdefault(check, [])
-        return ReferenceObject(_RecordingDriver(check, self.module, self.blobs, events), 0, "reference")
+        return ReferenceObject(
+            _RecordingDriver(check, self.module, self.blobs, events), 0, "reference"
+        )
 
     def save(self, path: Path, *, seed: int, hidden_checks: int, hidden_points: float) -> None:
         """Write the tape (JSON; blobs base64) for `seed`."""
         tape = {
-            "format": TAPE_FORMAT, "grader_version": __version__,
-            "torch_version": torch.__version__, "seed": seed,
+            "format": TAPE_FORMAT,
+            "grader_version": __version__,
+            "torch_version": torch.__version__,
+            "seed": seed,
             "hidden": {"checks": hidden_checks, "points": hidden_points},
             "checks": {k: v for k, v in self.checks.items() if v},
             "blobs": [base64.b64encode(b).decode() for b in self.blobs],
@@ -357,17 +393,22 @@ class Replay:
             hidden = tape["hidden"]
             recorded_seed = int(tape["seed"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{path}: not a readable release tape ({exc}); rebuild the release "
-                              "with `grader release`") from None
+            raise ConfigError(
+                f"{path}: not a readable release tape ({exc}); rebuild the release "
+                "with `grader release`"
+            ) from None
         if seed != recorded_seed:
-            raise ConfigError(f"this release recorded the reference's answers for seed "
-                              f"{recorded_seed} only: run without --seed (or with --seed {recorded_seed})")
+            raise ConfigError(
+                f"this release recorded the reference's answers for seed "
+                f"{recorded_seed} only: run without --seed (or with --seed {recorded_seed})"
+            )
         self.stats = {"exact": 0, "close": 0, "close_checks": set()}
         self.notes = []
         if hidden.get("checks"):
             self.notes.append(
                 f"{hidden['checks']} hidden checks ({hidden['points']:g} points) are not in this "
-                "release: they run when your work is graded, so this score is advisory")
+                "release: they run when your work is graded, so this score is advisory"
+            )
 
     def for_check(self, check: str) -> ReferenceObject:
         driver = _ReplayDriver(check, self.checks.get(check, []), self.blobs, self.stats)

@@ -27,13 +27,25 @@ torch.set_num_threads(1)  # deterministic, and the same conditions as the worker
 
 def secret_paths(course: Path) -> list[str]:
     """Folders student code must not read: reference solutions, checks, the grader's tests."""
-    return [str(course / name) for name in ("reference", "assignments", "tests")
-            if (course / name).exists()]
+    return [
+        str(course / name)
+        for name in ("reference", "assignments", "tests")
+        if (course / name).exists()
+    ]
 
 
-def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote: Zygote,
-          seed: int | None = None, masks: list[str] = (), data_dir: str | None = None,
-          references=None, on_check=None) -> GradeResult:
+def grade(
+    spec: AssignmentSpec,
+    submission: Path | None,
+    *,
+    course: Path,
+    zygote: Zygote,
+    seed: int | None = None,
+    masks: list[str] = (),
+    data_dir: str | None = None,
+    references=None,
+    on_check=None,
+) -> GradeResult:
     """Grade `submission` (default: the assignment's stub) against `spec`'s checks.
 
     `on_check(check_result)`, if given, is called as each check finishes (e.g. by a batch).
@@ -45,17 +57,24 @@ def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote
     submission = submission or spec.root
     base_seed = spec.seed if seed is None else seed
     if references is None:
-        references = release_source(spec.checks_dir, spec.reference / f"{spec.module}.py", base_seed)
+        references = release_source(
+            spec.checks_dir, spec.reference / f"{spec.module}.py", base_seed
+        )
     if not spec.checks_dir.is_dir():
         raise ConfigError(f"{spec.checks_dir}: no checks folder for {spec.id}")
     tmp, work, sources = prepare(submission, spec)
     try:
-        session = Session(zygote, workdir=str(work), module=spec.module, limits=spec.limits,
-                          forbidden=Policy.for_submission(spec, sources),
-                          masks=secret_paths(course) + data.source_paths(data_dir or spec.data_dir)
-                          + list(masks))
-        plugin = GraderPlugin(spec, session, base_seed, data_dir=data_dir, references=references,
-                              on_check=on_check)
+        session = Session(
+            zygote,
+            workdir=str(work),
+            module=spec.module,
+            limits=spec.limits,
+            forbidden=Policy.for_submission(spec, sources),
+            masks=secret_paths(course) + data.source_paths(data_dir or spec.data_dir) + list(masks),
+        )
+        plugin = GraderPlugin(
+            spec, session, base_seed, data_dir=data_dir, references=references, on_check=on_check
+        )
         try:
             _run_pytest(spec, plugin)
         finally:
@@ -63,29 +82,57 @@ def grade(spec: AssignmentSpec, submission: Path | None, *, course: Path, zygote
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if plugin.collect_errors:
-        raise ConfigError(f"the checks of {spec.id} could not be loaded:\n" + "\n".join(plugin.collect_errors))
+        raise ConfigError(
+            f"the checks of {spec.id} could not be loaded:\n" + "\n".join(plugin.collect_errors)
+        )
     if plugin.config_errors:
         raise ConfigError(plugin.config_errors[0])
     if not plugin.results:
-        raise ConfigError(f"{spec.checks_dir}: no checks found (test_*.py files with test_ functions)")
-    return GradeResult(assignment=spec.id, title=spec.title, submission=str(submission),
-                       seed=base_seed, checks=plugin.results, sandbox_notes=session.notes,
-                       output=output, duration_s=time.perf_counter() - start,
-                       notes=list(getattr(references, "notes", [])))
+        raise ConfigError(
+            f"{spec.checks_dir}: no checks found (test_*.py files with test_ functions)"
+        )
+    return GradeResult(
+        assignment=spec.id,
+        title=spec.title,
+        submission=str(submission),
+        seed=base_seed,
+        checks=plugin.results,
+        sandbox_notes=session.notes,
+        output=output,
+        duration_s=time.perf_counter() - start,
+        notes=list(getattr(references, "notes", [])),
+    )
 
 
 def _run_pytest(spec: AssignmentSpec, plugin: GraderPlugin) -> None:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no third-party plugin reorders or skips
-    args = [str(spec.checks_dir), "-c", os.devnull, "--rootdir", str(spec.checks_dir),
-            "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
-            "--import-mode=importlib"]
+    args = [
+        str(spec.checks_dir),
+        "-c",
+        os.devnull,
+        "--rootdir",
+        str(spec.checks_dir),
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:terminal",
+        "-p",
+        "no:stepwise",
+        "--import-mode=importlib",
+    ]
     before = set(sys.modules)
     try:
         code = pytest.main(args, plugins=[plugin])
         if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
-            raise ConfigError(f"pytest could not run the checks of {spec.id} (exit {int(code)}); "
-                              "see the messages above")
+            raise ConfigError(
+                f"pytest could not run the checks of {spec.id} (exit {int(code)}); "
+                "see the messages above"
+            )
     finally:
-        for name in set(sys.modules) - before:  # check modules of one run must not leak into the next
-            if not name.startswith(("torch", "numpy", "sklearn", "scipy", "grader", "_pytest", "pytest")):
+        for name in (
+            set(sys.modules) - before
+        ):  # check modules of one run must not leak into the next
+            if not name.startswith(
+                ("torch", "numpy", "sklearn", "scipy", "grader", "_pytest", "pytest")
+            ):
                 sys.modules.pop(name, None)

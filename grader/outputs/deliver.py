@@ -44,13 +44,21 @@ def write_report(path: Path, write: Callable[[TextIO], object]) -> None:
         raise GraderError(f"{path}: cannot write the report ({exc.strerror})") from None
 
 
-def deliver(result: GradeResult, *, fmt: str, output: Path | None, verbose: bool = False,
-            hidden_visibility: str = "after_published", module_file: str,
-            env: Mapping[str, str] = os.environ) -> None:
+def deliver(
+    result: GradeResult,
+    *,
+    fmt: str,
+    output: Path | None,
+    verbose: bool = False,
+    hidden_visibility: str = "after_published",
+    module_file: str,
+    env: Mapping[str, str] = os.environ,
+) -> None:
     """Show and write `result` as `grader check` does (see the module docstring)."""
     if fmt == "text" and output:
-        write_report(output, lambda fh: print_report(result, Console(file=fh, width=100),
-                                                     verbose=verbose))
+        write_report(
+            output, lambda fh: print_report(result, Console(file=fh, width=100), verbose=verbose)
+        )
     elif fmt == "text" or output:
         print_report(result, Console(), verbose=verbose)
     machine_on_stdout = fmt != "text" and output is None
@@ -62,5 +70,9 @@ def deliver(result: GradeResult, *, fmt: str, output: Path | None, verbose: bool
             print(text, flush=True)
     if github.in_actions(env):  # annotations go where the machine-readable report is not
         stream = sys.stderr if machine_on_stdout else sys.stdout
-        github.report(result, module_file=module_file, env=env,
-                      echo=lambda line: print(line, file=stream, flush=True))
+        github.report(
+            result,
+            module_file=module_file,
+            env=env,
+            echo=lambda line: print(line, file=stream, flush=True),
+        )

@@ -16,11 +16,13 @@ from grader.outputs.redact import Audience, shown
 MARK = {"passed": "✔", "failed": "✘", "error": "!"}
 STATUS_NOTE = {
     "crashed": "Your code stopped the worker running it (an exit, a crash, a time or memory "
-               "limit): {error}",
+    "limit): {error}",
     "timeout": "Grading stopped at the time limit: {error}.",
     "unreadable": "Your submission could not be graded: {error}",
     "error": "The grader failed on your submission; your instructor will look into it.",
 }
+
+
 def _fence(text: str) -> str:
     ticks = max([3] + [len(m) + 1 for m in re.findall(r"`{3,}", text)])
     return f"{'`' * ticks}text\n{text}\n{'`' * ticks}"
@@ -34,29 +36,42 @@ def feedback_markdown(record: Record) -> str:
     """The Markdown feedback for one student."""
     result = record.result
     pct = percentage(result.score, result.max_score)
-    lines = [f"# {result.assignment}: {result.title}", "",
-             f"Feedback for **{record.id}** (you handed in `{record.entry}`).", "",
-             f"**Score: {result.score:g} / {result.max_score:g} ({pct:g}%)**", ""]
+    lines = [
+        f"# {result.assignment}: {result.title}",
+        "",
+        f"Feedback for **{record.id}** (you handed in `{record.entry}`).",
+        "",
+        f"**Score: {result.score:g} / {result.max_score:g} ({pct:g}%)**",
+        "",
+    ]
     if record.status in STATUS_NOTE:
         lines += [f"> {STATUS_NOTE[record.status].format(error=record.error)}", ""]
     if record.notes:
         lines += ["Notes on your submission:", ""] + [f"- {n}" for n in record.notes] + [""]
     lines += ["| | check | tier | points |", "|---|---|---|---|"]
     for c in result.checks:
-        lines.append(f"| {MARK.get(c.status, '?')} | {_cell(c.name)} | {c.tier} | "
-                     f"{c.score:g}/{c.max_score:g} |")
+        lines.append(
+            f"| {MARK.get(c.status, '?')} | {_cell(c.name)} | {c.tier} | "
+            f"{c.score:g}/{c.max_score:g} |"
+        )
     lines.append("")
     failed = [c for c in result.checks if c.status != "passed"]
     if failed:
         lines += ["## What did not pass", ""]
     for c in failed:
         seen = shown(c, Audience.FEEDBACK)
-        lines += [f"### {MARK.get(c.status, '?')} {c.name} ({c.tier}, {c.score:g}/{c.max_score:g})",
-                  "", _fence(seen.message), ""]
+        lines += [
+            f"### {MARK.get(c.status, '?')} {c.name} ({c.tier}, {c.score:g}/{c.max_score:g})",
+            "",
+            _fence(seen.message),
+            "",
+        ]
         if seen.file:
             lines += [f"At `{seen.file}`, line {seen.line}.", ""]
         if seen.hint:
             lines += [f"**Hint:** {seen.hint}", ""]
-    lines.append(f"Graded with seed {result.seed}; checks under `hidden` are not in your copy "
-                 "of the assignment.")
+    lines.append(
+        f"Graded with seed {result.seed}; checks under `hidden` are not in your copy "
+        "of the assignment."
+    )
     return "\n".join(lines) + "\n"

@@ -44,23 +44,43 @@ def to_junit(result: GradeResult) -> str:
     testsuite's properties (`score`, `max_score`, and `points.<check id>` = "got/max")."""
     failures = sum(c.status == "failed" for c in result.checks)
     errors = sum(c.status == "error" for c in result.checks)
-    counts = {"tests": str(len(result.checks)), "failures": str(failures), "errors": str(errors),
-              "time": f"{result.duration_s:.3f}"}
+    counts = {
+        "tests": str(len(result.checks)),
+        "failures": str(failures),
+        "errors": str(errors),
+        "time": f"{result.duration_s:.3f}",
+    }
     root = ET.Element("testsuites", name="grader", **counts)
     suite = ET.SubElement(root, "testsuite", name=result.assignment, skipped="0", **counts)
     props = ET.SubElement(suite, "properties")
-    meta = {"assignment": result.assignment, "title": result.title, "submission": result.submission,
-            "seed": str(result.seed), "score": format_points(result.score),
-            "max_score": format_points(result.max_score), "grader_version": __version__,
-            "schema_version": str(SCHEMA_VERSION)}
-    meta.update({f"points.{c.id}": f"{format_points(c.score)}/{format_points(c.max_score)}" for c in result.checks})
+    meta = {
+        "assignment": result.assignment,
+        "title": result.title,
+        "submission": result.submission,
+        "seed": str(result.seed),
+        "score": format_points(result.score),
+        "max_score": format_points(result.max_score),
+        "grader_version": __version__,
+        "schema_version": str(SCHEMA_VERSION),
+    }
+    meta.update(
+        {
+            f"points.{c.id}": f"{format_points(c.score)}/{format_points(c.max_score)}"
+            for c in result.checks
+        }
+    )
     meta.update({f"note.{i}": n for i, n in enumerate(result.sandbox_notes + result.notes, 1)})
     for name, value in meta.items():
         ET.SubElement(props, "property", name=_xml_text(name), value=_xml_text(value))
     for c in result.checks:
-        case = ET.SubElement(suite, "testcase", name=_xml_text(c.name),
-                             classname=f"{result.assignment}.{c.tier}.{c.id}",
-                             time=f"{c.duration_s:.3f}", status=c.status)
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            name=_xml_text(c.name),
+            classname=f"{result.assignment}.{c.tier}.{c.id}",
+            time=f"{c.duration_s:.3f}",
+            status=c.status,
+        )
         if c.file:
             case.set("file", _xml_text(c.file))
             case.set("line", str(c.line))
@@ -83,25 +103,36 @@ def to_gradescope(result: GradeResult, *, hidden_visibility: str = "after_publis
     """A Gradescope autograder `results.json` (its documented fields): the score, the run
     time, and a test per check; hidden-tier checks get `hidden_visibility`."""
     if hidden_visibility not in GRADESCOPE_VISIBILITY:
-        raise ConfigError(f"Gradescope visibility must be one of {', '.join(GRADESCOPE_VISIBILITY)}, "
-                          f"got {hidden_visibility!r}")
+        raise ConfigError(
+            f"Gradescope visibility must be one of {', '.join(GRADESCOPE_VISIBILITY)}, "
+            f"got {hidden_visibility!r}"
+        )
     tests = []
     for number, c in enumerate(result.checks, 1):
-        tests.append({
-            "name": c.name,
-            "number": str(number),
-            "score": c.score,
-            "max_score": c.max_score,
-            "status": "passed" if c.status == "passed" else "failed",
-            "output": shown(c, Audience.SUBMITTING).text(),
-            "output_format": "text",
-            "tags": [c.tier],
-            "visibility": hidden_visibility if c.tier == "hidden" else "visible",
-            "extra_data": {"id": c.id, "tier": c.tier, "status": c.status, "seed": c.seed,
-                           "duration_s": c.duration_s},
-        })
-    summary = [f"{result.assignment} — {result.title}: {format_points(result.score)}/"
-               f"{format_points(result.max_score)} (seed {result.seed}, grader {__version__})"]
+        tests.append(
+            {
+                "name": c.name,
+                "number": str(number),
+                "score": c.score,
+                "max_score": c.max_score,
+                "status": "passed" if c.status == "passed" else "failed",
+                "output": shown(c, Audience.SUBMITTING).text(),
+                "output_format": "text",
+                "tags": [c.tier],
+                "visibility": hidden_visibility if c.tier == "hidden" else "visible",
+                "extra_data": {
+                    "id": c.id,
+                    "tier": c.tier,
+                    "status": c.status,
+                    "seed": c.seed,
+                    "duration_s": c.duration_s,
+                },
+            }
+        )
+    summary = [
+        f"{result.assignment} — {result.title}: {format_points(result.score)}/"
+        f"{format_points(result.max_score)} (seed {result.seed}, grader {__version__})"
+    ]
     summary += result.notes + [f"sandbox: {n}" for n in result.sandbox_notes]
     return {
         "score": result.score,
@@ -110,9 +141,13 @@ def to_gradescope(result: GradeResult, *, hidden_visibility: str = "after_publis
         "output_format": "text",
         "test_output_format": "text",
         "test_name_format": "text",
-        "extra_data": {"assignment": result.assignment, "max_score": result.max_score,
-                       "seed": result.seed, "schema_version": SCHEMA_VERSION,
-                       "grader_version": __version__},
+        "extra_data": {
+            "assignment": result.assignment,
+            "max_score": result.max_score,
+            "seed": result.seed,
+            "schema_version": SCHEMA_VERSION,
+            "grader_version": __version__,
+        },
         "tests": tests,
     }
 

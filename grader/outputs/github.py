@@ -58,10 +58,14 @@ def annotations(result: GradeResult, *, module_file: str, workspace: Path) -> li
             props.append(f"file={_prop(path)}")
             if c.file and c.line:
                 props.append(f"line={c.line}")
-        props.append(f"title={_prop(f'{result.assignment}: {c.name} ({c.score:g}/{c.max_score:g})')}")
+        props.append(
+            f"title={_prop(f'{result.assignment}: {c.name} ({c.score:g}/{c.max_score:g})')}"
+        )
         lines.append(f"::error {','.join(props)}::{_data(shown(c, Audience.SUBMITTING).text())}")
     if len(failed) > MAX_ERRORS:
-        lines.append(f"::notice::{_data(f'{len(failed) - MAX_ERRORS} more checks failed: see the job summary')}")
+        lines.append(
+            f"::notice::{_data(f'{len(failed) - MAX_ERRORS} more checks failed: see the job summary')}"
+        )
     for note in result.notes:
         lines.append(f"::notice title={_prop(result.assignment)}::{_data(note)}")
     return lines
@@ -74,28 +78,40 @@ def _cell(text: str) -> str:
 def summary(result: GradeResult) -> str:
     """A Markdown section for $GITHUB_STEP_SUMMARY: the total, a row per check, what failed."""
     icon = {"passed": "✅", "failed": "❌", "error": "⚠️"}
-    out = [f"### {_cell(result.assignment)} — {_cell(result.title)}: "
-           f"{result.score:g}/{result.max_score:g}", "",
-           "| | check | tier | points |", "|---|---|---|---:|"]
+    out = [
+        f"### {_cell(result.assignment)} — {_cell(result.title)}: "
+        f"{result.score:g}/{result.max_score:g}",
+        "",
+        "| | check | tier | points |",
+        "|---|---|---|---:|",
+    ]
     for c in result.checks:
-        out.append(f"| {icon[c.status]} | {_cell(c.name)} | {c.tier} | {c.score:g}/{c.max_score:g} |")
+        out.append(
+            f"| {icon[c.status]} | {_cell(c.name)} | {c.tier} | {c.score:g}/{c.max_score:g} |"
+        )
     out.append("")
     failed = [c for c in result.checks if c.status != "passed"]
     if failed:
         out.append(f"<details><summary>What did not pass ({len(failed)})</summary>\n")
         for c in failed:
-            out.append(f"**{_cell(c.name)}**\n\n<pre>{html.escape(shown(c, Audience.SUBMITTING).text())}</pre>\n")
+            out.append(
+                f"**{_cell(c.name)}**\n\n<pre>{html.escape(shown(c, Audience.SUBMITTING).text())}</pre>\n"
+            )
         out.append("</details>\n")
     for note in result.sandbox_notes:
         out.append(f"> sandbox: {_cell(note)}\n")
     for note in result.notes:
         out.append(f"> note: {_cell(note)}\n")
-    out.append(f"<sub>seed {result.seed} (reproduce with `grader check {result.assignment} "
-               f"--seed {result.seed}`)</sub>\n")
+    out.append(
+        f"<sub>seed {result.seed} (reproduce with `grader check {result.assignment} "
+        f"--seed {result.seed}`)</sub>\n"
+    )
     return "\n".join(out) + "\n"
 
 
-def report(result: GradeResult, *, module_file: str, echo, env: Mapping[str, str] = os.environ) -> None:
+def report(
+    result: GradeResult, *, module_file: str, echo, env: Mapping[str, str] = os.environ
+) -> None:
     """Emit the annotations through `echo` and append the summary to $GITHUB_STEP_SUMMARY."""
     workspace = Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
     for line in annotations(result, module_file=module_file, workspace=workspace):

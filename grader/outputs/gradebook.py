@@ -91,10 +91,19 @@ def summarise(rows: list[Record]) -> ClassSummary:
     checks = []
     for cid, name, tier, points in cols:
         outcomes = [c for r in gradable for c in r.result.checks if c.id == cid]
-        checks.append(CheckStats(
-            id=cid, name=name, tier=tier, max_score=points, attempted=len(gradable),
-            passed=sum(c.status == "passed" for c in outcomes),
-            mean_score=round(sum(c.score for c in outcomes) / len(gradable), 4) if gradable else 0.0))
+        checks.append(
+            CheckStats(
+                id=cid,
+                name=name,
+                tier=tier,
+                max_score=points,
+                attempted=len(gradable),
+                passed=sum(c.status == "passed" for c in outcomes),
+                mean_score=round(sum(c.score for c in outcomes) / len(gradable), 4)
+                if gradable
+                else 0.0,
+            )
+        )
     hints: Counter = Counter()
     where: dict[str, str] = {}
     for record in gradable:
@@ -105,13 +114,20 @@ def summarise(rows: list[Record]) -> ClassSummary:
     top = sorted(hints.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_HINTS]
     first = rows[0].result if rows else None
     return ClassSummary(
-        assignment=first.assignment if first else "", title=first.title if first else "",
-        max_score=max_score, students=len(rows), gradable=len(gradable),
+        assignment=first.assignment if first else "",
+        title=first.title if first else "",
+        max_score=max_score,
+        students=len(rows),
+        gradable=len(gradable),
         statuses=dict(sorted(Counter(r.status for r in rows).items())),
         mean=round(statistics.fmean(totals), 4) if totals else 0.0,
         median=round(statistics.median(totals), 4) if totals else 0.0,
-        lowest=min(totals, default=0.0), highest=max(totals, default=0.0),
-        histogram=histogram, checks=checks, hints=[(h, n, where[h]) for h, n in top])
+        lowest=min(totals, default=0.0),
+        highest=max(totals, default=0.0),
+        histogram=histogram,
+        checks=checks,
+        hints=[(h, n, where[h]) for h, n in top],
+    )
 
 
 def grades_csv(rows: list[Record]) -> str:
@@ -124,9 +140,16 @@ def grades_csv(rows: list[Record]) -> str:
     for record in rows:
         points = {c.id: c.score for c in record.result.checks}
         total = record.result.score
-        writer.writerow([record.id, *(format_points(points.get(c[0], 0.0)) for c in cols),
-                         format_points(total), format_points(percentage(total, max_score)), record.status,
-                         record.error])
+        writer.writerow(
+            [
+                record.id,
+                *(format_points(points.get(c[0], 0.0)) for c in cols),
+                format_points(total),
+                format_points(percentage(total, max_score)),
+                record.status,
+                record.error,
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -138,9 +161,16 @@ def _stable(record: Record) -> dict:
     result.pop("output", None)
     for check in result["checks"]:
         check.pop("duration_s", None)
-    return {"id": record.id, "entry": record.entry, "kind": record.kind, "status": record.status,
-            "error": record.error, "notes": record.notes, "content_hash": record.content_hash,
-            "result": result}
+    return {
+        "id": record.id,
+        "entry": record.entry,
+        "kind": record.kind,
+        "status": record.status,
+        "error": record.error,
+        "notes": record.notes,
+        "content_hash": record.content_hash,
+        "result": result,
+    }
 
 
 def grades_json(rows: list[Record], summary: ClassSummary, hidden: list[str]) -> str:

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 
 from grader.outputs.schema import CheckResult
 
-HIDDEN_WITHHELD = ("This hidden check failed. Hidden checks' inputs and details are not shown; "
-                   "re-read the task and test your code on other inputs than the examples.")
+HIDDEN_WITHHELD = (
+    "This hidden check failed. Hidden checks' inputs and details are not shown; "
+    "re-read the task and test your code on other inputs than the examples."
+)
 HIDDEN_BROKEN = "this hidden check could not be evaluated; your instructor has been told"
 HIDDEN_ASSERTION = "a hidden assertion about your result did not hold"
 

@@ -79,6 +79,14 @@ class GradeResult:
     @classmethod
     def from_dict(cls, data: dict) -> GradeResult:
         checks = [CheckResult(**c) for c in data["checks"]]
-        keep = {"assignment", "title", "submission", "seed", "sandbox_notes", "output", "duration_s",
-                "notes"}
+        keep = {
+            "assignment",
+            "title",
+            "submission",
+            "seed",
+            "sandbox_notes",
+            "output",
+            "duration_s",
+            "notes",
+        }
         return cls(checks=checks, **{k: v for k, v in data.items() if k in keep})

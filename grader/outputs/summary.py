@@ -16,8 +16,13 @@ from rich.table import Table
 from grader.batch.records import NOT_GRADED_NORMALLY, Record
 from grader.outputs.gradebook import BINS, ClassSummary
 
-RECORD_STYLE = {"graded": "green", "crashed": "red", "timeout": "yellow", "unreadable": "magenta",
-                "error": "bold red"}
+RECORD_STYLE = {
+    "graded": "green",
+    "crashed": "red",
+    "timeout": "yellow",
+    "unreadable": "magenta",
+    "error": "bold red",
+}
 
 
 def _bin_label(i: int) -> str:
@@ -27,23 +32,38 @@ def _bin_label(i: int) -> str:
 
 def print_summary(summary: ClassSummary, console: Console) -> None:
     """Print the class summary."""
-    console.print(f"\n[bold]{escape(summary.assignment)}[/] — {escape(summary.title)}: "
-                  f"{summary.students} submissions, "
-                  + ", ".join(f"[{RECORD_STYLE.get(s, 'white')}]{n} {s}[/]"
-                              for s, n in summary.statuses.items()))
+    console.print(
+        f"\n[bold]{escape(summary.assignment)}[/] — {escape(summary.title)}: "
+        f"{summary.students} submissions, "
+        + ", ".join(
+            f"[{RECORD_STYLE.get(s, 'white')}]{n} {s}[/]" for s, n in summary.statuses.items()
+        )
+    )
     table = Table(title="checks", title_justify="left", header_style="bold")
-    for name, justify in (("check", "left"), ("tier", "left"), ("points", "right"),
-                          ("pass rate", "right"), ("mean", "right")):
+    for name, justify in (
+        ("check", "left"),
+        ("tier", "left"),
+        ("points", "right"),
+        ("pass rate", "right"),
+        ("mean", "right"),
+    ):
         table.add_column(name, justify=justify)
     for c in summary.checks:
         rate = c.pass_rate
         style = "green" if rate >= 0.8 else "yellow" if rate >= 0.5 else "red"
-        table.add_row(escape(c.name), c.tier, f"{c.max_score:g}", f"[{style}]{rate:.0%}[/]",
-                      f"{c.mean_score:.2f}")
+        table.add_row(
+            escape(c.name),
+            c.tier,
+            f"{c.max_score:g}",
+            f"[{style}]{rate:.0%}[/]",
+            f"{c.mean_score:.2f}",
+        )
     console.print(table)
-    console.print(f"score over {summary.gradable} gradable submissions (of {summary.max_score:g}): "
-                  f"mean {summary.mean:.2f}, median {summary.median:g}, "
-                  f"range {summary.lowest:g}-{summary.highest:g}")
+    console.print(
+        f"score over {summary.gradable} gradable submissions (of {summary.max_score:g}): "
+        f"mean {summary.mean:.2f}, median {summary.median:g}, "
+        f"range {summary.lowest:g}-{summary.highest:g}"
+    )
     peak = max(summary.histogram + [1])
     for i, count in enumerate(summary.histogram):
         bar = "█" * round(30 * count / peak)
@@ -60,15 +80,22 @@ def print_failures(rows: list[Record], console: Console) -> None:
     if not failures:
         console.print("[green]every submission was graded normally[/]")
         return
-    table = Table(title=f"{len(failures)} submissions not graded normally", title_justify="left",
-                  header_style="bold")
+    table = Table(
+        title=f"{len(failures)} submissions not graded normally",
+        title_justify="left",
+        header_style="bold",
+    )
     table.add_column("student")
     table.add_column("status")
     table.add_column("score", justify="right")
     table.add_column("why", overflow="fold")
     for r in failures:
-        table.add_row(escape(r.id), f"[{RECORD_STYLE[r.status]}]{r.status}[/]",
-                      f"{r.result.score:g}/{r.result.max_score:g}", escape(r.error))
+        table.add_row(
+            escape(r.id),
+            f"[{RECORD_STYLE[r.status]}]{r.status}[/]",
+            f"{r.result.score:g}/{r.result.max_score:g}",
+            escape(r.error),
+        )
     console.print(table)
 
 
@@ -76,17 +103,25 @@ def _svg_histogram(summary: ClassSummary) -> str:
     width, height, pad = 560, 220, 30
     bar_w = (width - 2 * pad) / BINS
     peak = max(summary.histogram + [1])
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" '
-             'role="img" aria-label="histogram of scores">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 40}" '
+        'role="img" aria-label="histogram of scores">'
+    ]
     for i, count in enumerate(summary.histogram):
         h = (height - pad) * count / peak
         x, y = pad + i * bar_w, height - h
-        parts.append(f'<rect x="{x + 2:.1f}" y="{y:.1f}" width="{bar_w - 4:.1f}" height="{h:.1f}" '
-                     'fill="#4a7fb5"><title>' + f"{_bin_label(i)}: {count}</title></rect>")
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" font-size="12" '
-                     f'text-anchor="middle">{count}</text>')
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{height + 16}" font-size="10" '
-                     f'text-anchor="middle">{_bin_label(i)}</text>')
+        parts.append(
+            f'<rect x="{x + 2:.1f}" y="{y:.1f}" width="{bar_w - 4:.1f}" height="{h:.1f}" '
+            'fill="#4a7fb5"><title>' + f"{_bin_label(i)}: {count}</title></rect>"
+        )
+        parts.append(
+            f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" font-size="12" '
+            f'text-anchor="middle">{count}</text>'
+        )
+        parts.append(
+            f'<text x="{x + bar_w / 2:.1f}" y="{height + 16}" font-size="10" '
+            f'text-anchor="middle">{_bin_label(i)}</text>'
+        )
     parts.append(f'<line x1="{pad}" y1="{height}" x2="{width - pad}" y2="{height}" stroke="#333"/>')
     parts.append("</svg>")
     return "".join(parts)
@@ -97,11 +132,16 @@ def page(summary: ClassSummary, rows: list[Record]) -> str:
     e = html.escape
     checks = "".join(
         f"<tr><td>{e(c.name)}</td><td>{e(c.tier)}</td><td>{c.max_score:g}</td>"
-        f"<td>{c.pass_rate:.0%}</td><td>{c.mean_score:.2f}</td></tr>" for c in summary.checks)
+        f"<td>{c.pass_rate:.0%}</td><td>{c.mean_score:.2f}</td></tr>"
+        for c in summary.checks
+    )
     hints = "".join(f"<li>{n}× {e(h)} <small>({e(c)})</small></li>" for h, n, c in summary.hints)
     failures = "".join(
         f"<tr><td>{e(r.id)}</td><td>{e(r.status)}</td><td>{r.result.score:g}</td>"
-        f"<td>{e(r.error)}</td></tr>" for r in rows if r.status in NOT_GRADED_NORMALLY)
+        f"<td>{e(r.error)}</td></tr>"
+        for r in rows
+        if r.status in NOT_GRADED_NORMALLY
+    )
     statuses = ", ".join(f"{n} {e(s)}" for s, n in summary.statuses.items())
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -12,8 +12,11 @@ from grader.outputs.redact import Audience, shown
 from grader.outputs.schema import GradeResult, format_points
 from grader.spec import AssignmentSpec
 
-CHECK_STYLE = {"passed": ("✔ passed", "green"), "failed": ("✘ failed", "red"),
-                "error": ("! error", "magenta")}
+CHECK_STYLE = {
+    "passed": ("✔ passed", "green"),
+    "failed": ("✘ failed", "red"),
+    "error": ("! error", "magenta"),
+}
 
 
 def print_report(result: GradeResult, console: Console, *, verbose: bool = False) -> None:
@@ -33,8 +36,13 @@ def print_report(result: GradeResult, console: Console, *, verbose: bool = False
     table.add_column("time", justify="right", style="dim")
     for c in result.checks:
         label, style = CHECK_STYLE[c.status]
-        table.add_row(Text(label, style=style), escape(c.name), c.tier,
-                      f"{format_points(c.score)}/{format_points(c.max_score)}", f"{c.duration_s:.2f}s")
+        table.add_row(
+            Text(label, style=style),
+            escape(c.name),
+            c.tier,
+            f"{format_points(c.score)}/{format_points(c.max_score)}",
+            f"{c.duration_s:.2f}s",
+        )
     console.print(table)
     for c in result.checks:
         if c.status == "passed":
@@ -45,11 +53,23 @@ def print_report(result: GradeResult, console: Console, *, verbose: bool = False
             body.append(Text(f"at {seen.file}, line {seen.line}", style="dim"))
         if seen.hint:
             body.append(Text.assemble(("hint: ", "bold yellow"), (seen.hint, "yellow")))
-        console.print(Panel(Group(*body), title=escape(c.name), title_align="left",
-                            border_style=CHECK_STYLE[c.status][1]))
+        console.print(
+            Panel(
+                Group(*body),
+                title=escape(c.name),
+                title_align="left",
+                border_style=CHECK_STYLE[c.status][1],
+            )
+        )
     if verbose and result.output.strip():
-        console.print(Panel(Text(result.output.rstrip()), border_style="dim",
-                            title="what your code printed (not part of the grade)", title_align="left"))
+        console.print(
+            Panel(
+                Text(result.output.rstrip()),
+                border_style="dim",
+                title="what your code printed (not part of the grade)",
+                title_align="left",
+            )
+        )
     for note in result.notes:
         console.print(f"[cyan]note: {escape(note)}[/]")
     passed = sum(c.status == "passed" for c in result.checks)
@@ -63,5 +83,7 @@ def print_report(result: GradeResult, console: Console, *, verbose: bool = False
 def print_assignments(specs: list[AssignmentSpec], console: Console) -> None:
     """`grader list`: one line per assignment, with its title and total points."""
     for spec in specs:
-        console.print(f"[bold]{escape(spec.id):6}[/] {escape(spec.title)}  "
-                      f"[dim]({format_points(spec.total_points())} points)[/]")
+        console.print(
+            f"[bold]{escape(spec.id):6}[/] {escape(spec.title)}  "
+            f"[dim]({format_points(spec.total_points())} points)[/]"
+        )

@@ -57,11 +57,14 @@ def torch_pin() -> str:
     return f"torch=={torch.__version__.split('+')[0]}"
 
 
-def build(course: Path, assignments: list[str], out: Path, *, zygote: Zygote,
-          force: bool = False) -> list[Released]:
+def build(
+    course: Path, assignments: list[str], out: Path, *, zygote: Zygote, force: bool = False
+) -> list[Released]:
     """Write the student bundle for `assignments` of `course` to `out`."""
     if not assignments:
-        raise ConfigError("name the assignments to release, e.g. `grader release hw1 hw2 --out DIR`")
+        raise ConfigError(
+            "name the assignments to release, e.g. `grader release hw1 hw2 --out DIR`"
+        )
     specs = [load_assignment(course, aid) for aid in dict.fromkeys(assignments)]
     out = out.resolve()
     _check_out(course.resolve(), out, force)
@@ -79,9 +82,17 @@ def build(course: Path, assignments: list[str], out: Path, *, zygote: Zygote,
         workflow.parent.mkdir(parents=True)
         workflow.write_text(github_workflow([r.id for r in released]))
         (staging / ".gitignore").write_text("__pycache__/\n*.egg-info/\n.venv/\n")
-        (staging / MARKER).write_text(json.dumps(
-            {"grader_version": grader.__version__, "torch": torch_pin(),
-             "assignments": [r.id for r in released]}, indent=2) + "\n")
+        (staging / MARKER).write_text(
+            json.dumps(
+                {
+                    "grader_version": grader.__version__,
+                    "torch": torch_pin(),
+                    "assignments": [r.id for r in released],
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
@@ -97,11 +108,15 @@ def build(course: Path, assignments: list[str], out: Path, *, zygote: Zygote,
 def print_released(released: list[Released], out: Path, console: Console) -> None:
     """What `grader release` put in the bundle, one line per assignment."""
     for r in released:
-        console.print(f"[bold]{r.id}[/] {r.title}: {r.public_checks} public checks "
-                      f"({r.public_points:g} points), {r.recorded} recorded reference answers; "
-                      f"{r.hidden_checks} hidden checks ({r.hidden_points:g} points) left out")
-    console.print(f"[green]release written to {out}[/]: its README.md tells students how to "
-                  "install it and check their work")
+        console.print(
+            f"[bold]{r.id}[/] {r.title}: {r.public_checks} public checks "
+            f"({r.public_points:g} points), {r.recorded} recorded reference answers; "
+            f"{r.hidden_checks} hidden checks ({r.hidden_points:g} points) left out"
+        )
+    console.print(
+        f"[green]release written to {out}[/]: its README.md tells students how to "
+        "install it and check their work"
+    )
 
 
 def _check_out(course: Path, out: Path, force: bool) -> None:
@@ -114,8 +129,11 @@ def _check_out(course: Path, out: Path, force: bool) -> None:
         earlier = (out / MARKER).is_file()
         if force and earlier:
             return
-        what = ("pass --force to replace this earlier release" if earlier else
-                "choose a new or empty folder (--force replaces only an earlier release)")
+        what = (
+            "pass --force to replace this earlier release"
+            if earlier
+            else "choose a new or empty folder (--force replaces only an earlier release)"
+        )
         raise ConfigError(f"{out}: exists and is not empty; {what}")
 
 
@@ -134,19 +152,23 @@ def _copy_tree(src: Path, dst: Path, *, keep_checks: Path | None = None) -> None
     shutil.copytree(src, dst, ignore=ignore)
 
 
-def _release_assignment(spec: AssignmentSpec, staging: Path, course: Path,
-                        zygote: Zygote) -> Released:
+def _release_assignment(
+    spec: AssignmentSpec, staging: Path, course: Path, zygote: Zygote
+) -> Released:
     if not (spec.checks_dir / "public").is_dir():
-        raise ConfigError(f"{spec.checks_dir / 'public'}: missing; a release needs public checks "
-                          "for students to run")
+        raise ConfigError(
+            f"{spec.checks_dir / 'public'}: missing; a release needs public checks "
+            "for students to run"
+        )
     dest = staging / "assignments" / spec.id
     _copy_tree(spec.root, dest, keep_checks=spec.checks_dir)
 
     # record: the release's checks, the live reference, the reference as the submission
     recording_spec = load_spec(dest, spec.reference)
     recording = Recording(load_reference(recording_spec))
-    result = grade(recording_spec, spec.reference, course=course, zygote=zygote,
-                   references=recording)
+    result = grade(
+        recording_spec, spec.reference, course=course, zygote=zygote, references=recording
+    )
     _require_full_marks(result, "while its answers were recorded")
     public = recording_spec.check_ids()
     hidden = [c for c in spec.check_ids() if c not in set(public)]
@@ -164,20 +186,29 @@ def _release_assignment(spec: AssignmentSpec, staging: Path, course: Path,
             f"{spec.id}: the inputs of {', '.join(sorted(replay.stats['close_checks']))} differ "
             "between two runs with the same seed, so recorded answers cannot be looked up "
             "reliably; derive all randomness from the `seed` fixture (already applied to torch, "
-            "numpy and random)")
-    return Released(id=spec.id, title=spec.title, public_checks=len(public),
-                    public_points=sum(spec.points_for(c) for c in public),
-                    hidden_checks=len(hidden), hidden_points=hidden_points,
-                    recorded=recording.calls)
+            "numpy and random)"
+        )
+    return Released(
+        id=spec.id,
+        title=spec.title,
+        public_checks=len(public),
+        public_points=sum(spec.points_for(c) for c in public),
+        hidden_checks=len(hidden),
+        hidden_points=hidden_points,
+        recorded=recording.calls,
+    )
 
 
 def _require_full_marks(result: GradeResult, when: str) -> None:
     missed = [c for c in result.checks if c.status != "passed"]
     if missed:
-        lines = [f"  {c.id}: {(c.message.strip().splitlines() or [c.status])[0][:300]}"
-                 for c in missed]
-        raise ConfigError(f"{result.assignment}: the reference solution fails public checks {when}, "
-                          "so they cannot go into a release:\n" + "\n".join(lines))
+        lines = [
+            f"  {c.id}: {(c.message.strip().splitlines() or [c.status])[0][:300]}" for c in missed
+        ]
+        raise ConfigError(
+            f"{result.assignment}: the reference solution fails public checks {when}, "
+            "so they cannot go into a release:\n" + "\n".join(lines)
+        )
 
 
 # ----------------------------------------------------------------------------- generated files
@@ -188,8 +219,10 @@ def pyproject() -> str:
     try:
         requires = metadata.requires("grader") or []
     except metadata.PackageNotFoundError:
-        raise ConfigError("the grader is not installed (pip install -e .); a release copies its "
-                          "dependencies from the installed package") from None
+        raise ConfigError(
+            "the grader is not installed (pip install -e .); a release copies its "
+            "dependencies from the installed package"
+        ) from None
     deps = [r for r in requires if "extra ==" not in r]
     listed = "".join(f"    {json.dumps(d)},\n" for d in deps)
     return f"""[build-system]
@@ -214,8 +247,11 @@ include = ["grader*"]
 
 
 def readme(released: list[Released]) -> str:
-    rows = "".join(f"| `{r.id}` | {r.title} | {r.public_checks} checks, {r.public_points:g} points "
-                   f"| {r.hidden_checks} checks, {r.hidden_points:g} points |\n" for r in released)
+    rows = "".join(
+        f"| `{r.id}` | {r.title} | {r.public_checks} checks, {r.public_points:g} points "
+        f"| {r.hidden_checks} checks, {r.hidden_points:g} points |\n"
+        for r in released
+    )
     first = released[0].id
     return f"""# Assignments
 

@@ -58,14 +58,20 @@ def check_metadata(spec: AssignmentSpec) -> list[str]:
             ids.append(node.name)
             doc = (ast.get_docstring(node) or "").strip()
             if not doc:
-                problems.append(f"{where}: {node.name} has no name for students "
-                                "(the first line of its docstring)")
+                problems.append(
+                    f"{where}: {node.name} has no name for students "
+                    "(the first line of its docstring)"
+                )
             if spec.points_for(node.name) <= 0:
-                problems.append(f"{where}: {node.name} is worth {spec.points_for(node.name):g} points")
+                problems.append(
+                    f"{where}: {node.name} is worth {spec.points_for(node.name):g} points"
+                )
     for name, count in sorted(Counter(ids).items()):
         if count > 1:
-            problems.append(f"check id {name} is used {count} times: points, seeds and results "
-                            "are keyed by it, so rename all but one")
+            problems.append(
+                f"check id {name} is used {count} times: points, seeds and results "
+                "are keyed by it, so rename all but one"
+            )
     for name in sorted(set(spec.points) - set(ids)):
         problems.append(f"assignment.toml: [points] {name} names no check (a typo?)")
     if not ids:
@@ -77,8 +83,9 @@ def _first_line(text: str) -> str:
     return (text.strip().splitlines() or [""])[0][:200]
 
 
-def validate_assignment(spec: AssignmentSpec, *, course: Path, zygote: Zygote,
-                        seeds: int = 3) -> Validation:
+def validate_assignment(
+    spec: AssignmentSpec, *, course: Path, zygote: Zygote, seeds: int = 3
+) -> Validation:
     """Check one assignment; grading errors become problems, never exceptions."""
     v = Validation(id=spec.id, title=spec.title)
     v.problems += check_metadata(spec)
@@ -96,27 +103,34 @@ def validate_assignment(spec: AssignmentSpec, *, course: Path, zygote: Zygote,
         v.reference_scores.append(result.score)
         for c in result.checks:
             if c.status != "passed":
-                v.problems.append(f"the reference fails {c.id} with seed {seed}: "
-                                  f"{_first_line(c.message)}")
+                v.problems.append(
+                    f"the reference fails {c.id} with seed {seed}: {_first_line(c.message)}"
+                )
     try:
         stub = grade(spec, None, course=course, zygote=zygote)
         v.stub_score = stub.score
         earned = [c.id for c in stub.checks if c.score > 0]
         if earned:
-            v.problems.append(f"the stub earns points on {', '.join(earned)}: a stub should score 0")
+            v.problems.append(
+                f"the stub earns points on {', '.join(earned)}: a stub should score 0"
+            )
     except GraderError as exc:
         v.problems.append(f"the stub could not be graded: {exc}")
     return v
 
 
-def validate(course: Path, assignments: list[str], *, zygote: Zygote, seeds: int = 3) -> list[Validation]:
+def validate(
+    course: Path, assignments: list[str], *, zygote: Zygote, seeds: int = 3
+) -> list[Validation]:
     """Validate each of `assignments` (an unknown id or a bad assignment.toml is a problem too)."""
     if seeds < 1:
         raise GraderError("--seeds must be at least 1")
     known = assignment_ids(course)
     unknown = [aid for aid in assignments if aid not in known]
     if unknown:
-        raise GraderError(f"unknown assignment {unknown[0]!r} (known: {', '.join(known) or 'none'})")
+        raise GraderError(
+            f"unknown assignment {unknown[0]!r} (known: {', '.join(known) or 'none'})"
+        )
     found = []
     for aid in assignments:
         try:
@@ -141,7 +155,9 @@ def print_validations(found: list[Validation], console: Console) -> None:
         else:
             ref = ", ".join(f"{s:g}" for s in v.reference_scores) or "-"
         stub = "-" if v.stub_score is None else f"{v.stub_score:g}"
-        table.add_row(mark, escape(f"{v.id} {v.title}".strip()), str(v.checks), f"{v.points:g}", ref, stub)
+        table.add_row(
+            mark, escape(f"{v.id} {v.title}".strip()), str(v.checks), f"{v.points:g}", ref, stub
+        )
     console.print(table)
     for v in found:
         for problem in v.problems:

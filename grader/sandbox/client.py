@@ -65,8 +65,9 @@ class WorkerProcess:
         self.pid, self.sock, self.output, self.status_fd = pid, sock, output, status_fd
         self.dead = False
 
-    def request(self, message: dict, blobs: list[bytes], timeout: float | None,
-                what: str) -> tuple[dict, list[bytes]]:
+    def request(
+        self, message: dict, blobs: list[bytes], timeout: float | None, what: str
+    ) -> tuple[dict, list[bytes]]:
         """Send one request and wait for its reply, killing the worker after `timeout` s."""
         from grader.sandbox import wire
 
@@ -78,14 +79,18 @@ class WorkerProcess:
             return wire.recv(self.sock, deadline)
         except TimeoutError:
             self.kill()
-            raise WorkerLost(f"your code ran out of time after {timeout:g} s in {what}",
-                             timed_out=True) from None
+            raise WorkerLost(
+                f"your code ran out of time after {timeout:g} s in {what}", timed_out=True
+            ) from None
         except (EOFError, OSError):
-            raise WorkerLost(f"the worker running your code stopped during {what}: "
-                             f"{self.exit_reason()}") from None
+            raise WorkerLost(
+                f"the worker running your code stopped during {what}: {self.exit_reason()}"
+            ) from None
         except GraderError as exc:
             self.kill()
-            raise WorkerLost(f"your code sent back something unreadable during {what}: {exc}") from None
+            raise WorkerLost(
+                f"your code sent back something unreadable during {what}: {exc}"
+            ) from None
 
     def exit_reason(self) -> str:
         """How the worker ended, in words, once it has ended."""
@@ -93,8 +98,10 @@ class WorkerProcess:
         status = _read_status(self.status_fd)
         if status.startswith("exit "):
             code = int(status.split()[1])
-            return (f"it exited with status {code} (did your code call sys.exit() or "
-                    "os._exit()? Return values or raise exceptions instead)")
+            return (
+                f"it exited with status {code} (did your code call sys.exit() or "
+                "os._exit()? Return values or raise exceptions instead)"
+            )
         if status.startswith("signal "):
             sig = int(status.split()[1])
             return SIGNAL_REASONS.get(sig, f"it was killed by signal {sig}")
@@ -142,8 +149,8 @@ def _read_status(fd: int, wait: float = 2.0) -> str:
 class Zygote:
     """A clean, torch-warmed process that forks workers; start it early, it takes ~2 s.
 
-        with Zygote() as zygote:
-            worker, hello = zygote.spawn(...)
+    with Zygote() as zygote:
+        worker, hello = zygote.spawn(...)
     """
 
     def __init__(self):
@@ -152,8 +159,12 @@ class Zygote:
         self._stderr = tempfile.TemporaryFile()  # a file, not a pipe: it can never fill and block
         self.process = subprocess.Popen(
             [sys.executable, "-m", "grader.sandbox.zygote", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], cwd="/", env=env,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
+            pass_fds=[theirs.fileno()],
+            cwd="/",
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self._stderr,
         )
         theirs.close()
         self._ready = False
@@ -181,19 +192,35 @@ class Zygote:
         with self._lock:
             self._wait_ready()
 
-    def spawn(self, *, workdir: str, module: str, limits: Limits, forbidden: list[str],
-              masks: list[str], seed: int) -> tuple[WorkerProcess, dict]:
+    def spawn(
+        self,
+        *,
+        workdir: str,
+        module: str,
+        limits: Limits,
+        forbidden: list[str],
+        masks: list[str],
+        seed: int,
+    ) -> tuple[WorkerProcess, dict]:
         """Fork a fresh worker for the submission in `workdir`; returns it and its hello."""
         from grader.sandbox import wire
 
         ours, theirs = socket.socketpair()
         out_r, out_w = os.pipe()
         st_r, st_w = os.pipe()
-        request = {"workdir": workdir, "module": module, "limits": limits.to_dict(),
-                   "forbidden": forbidden, "masks": masks, "seed": seed}
+        request = {
+            "workdir": workdir,
+            "module": module,
+            "limits": limits.to_dict(),
+            "forbidden": forbidden,
+            "masks": masks,
+            "seed": seed,
+        }
         with self._lock:
             self._wait_ready()
-            socket.send_fds(self._ctl, [json.dumps(request).encode()], [theirs.fileno(), out_w, st_w])
+            socket.send_fds(
+                self._ctl, [json.dumps(request).encode()], [theirs.fileno(), out_w, st_w]
+            )
             reply = json.loads(self._ctl.recv(4096))
         for fd in (theirs.fileno(), out_w, st_w):
             os.close(fd)
@@ -205,16 +232,23 @@ class Zygote:
             hello, _ = wire.recv(ours, time.monotonic() + limits.import_timeout_s)
         except TimeoutError:
             worker.kill()
-            hello = {"ok": False, "lost": f"importing your module did not finish within "
-                     f"{limits.import_timeout_s:g} s (an endless loop or a very slow computation "
-                     "at the top level of your file?)"}
+            hello = {
+                "ok": False,
+                "lost": f"importing your module did not finish within "
+                f"{limits.import_timeout_s:g} s (an endless loop or a very slow computation "
+                "at the top level of your file?)",
+            }
         except (EOFError, OSError, GraderError):
-            hello = {"ok": False, "lost": f"the worker stopped while importing your module: "
-                     f"{worker.exit_reason()}"}
+            hello = {
+                "ok": False,
+                "lost": f"the worker stopped while importing your module: {worker.exit_reason()}",
+            }
         if hello.get("setup_error"):
             worker.close()
-            raise SandboxError(f"the sandbox could not set up a worker, before any of the "
-                               f"submission's code ran: {hello['setup_error']}")
+            raise SandboxError(
+                f"the sandbox could not set up a worker, before any of the "
+                f"submission's code ran: {hello['setup_error']}"
+            )
         return worker, hello
 
     def __enter__(self) -> Zygote:

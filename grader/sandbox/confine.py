@@ -35,7 +35,9 @@ def _call(name: str, *args) -> None:
         raise OSError(err, f"{name}: {os.strerror(err)}")
 
 
-def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None):
+def _mount(
+    source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
+):
     enc = lambda s: s.encode() if s is not None else None  # noqa: E731
     _call("mount", enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data))
 
@@ -50,16 +52,22 @@ def enter_namespaces(masks: list[str], workdir: str) -> tuple[list[str], bool]:
     Returns notes on what could not be done, and whether the namespaces are in force.
     """
     if os.environ.get("GRADER_NO_NAMESPACES") == "1":
-        return ["namespaces turned off (GRADER_NO_NAMESPACES=1): no network isolation, and the "
-                "reference and check files stay readable by student code"], False
+        return [
+            "namespaces turned off (GRADER_NO_NAMESPACES=1): no network isolation, and the "
+            "reference and check files stay readable by student code"
+        ], False
     if os.geteuid() != 0 or _libc is None:
-        return ["not running as root on Linux: no network isolation, and the reference and "
-                "check files stay readable by student code"], False
+        return [
+            "not running as root on Linux: no network isolation, and the reference and "
+            "check files stay readable by student code"
+        ], False
     try:
         _call("unshare", CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID)
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
     except OSError as exc:
-        return [f"namespaces unavailable ({exc}): no network isolation, reference files readable"], False
+        return [
+            f"namespaces unavailable ({exc}): no network isolation, reference files readable"
+        ], False
     notes = _expose_python()
     for path in masks:
         try:
@@ -101,8 +109,13 @@ def _python_paths() -> list[str]:
     import sysconfig
 
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    paths = {sys.base_prefix, sys.prefix, sysconfig.get_paths()["stdlib"], *site.getsitepackages(),
-             package}
+    paths = {
+        sys.base_prefix,
+        sys.prefix,
+        sysconfig.get_paths()["stdlib"],
+        *site.getsitepackages(),
+        package,
+    }
     return sorted(p for p in map(os.path.realpath, paths) if os.path.isdir(p))
 
 
@@ -175,8 +188,10 @@ def confine_worker(workdir: str, limits: Limits, pid_namespace: bool, uid: int) 
         try:
             _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         except OSError as exc:
-            notes.append(f"could not give the worker a /proc of its own ({exc}): it sees the "
-                         "host's processes there")
+            notes.append(
+                f"could not give the worker a /proc of its own ({exc}): it sees the "
+                "host's processes there"
+            )
     processes = limits.processes
     if os.geteuid() != 0 or not pid_namespace:
         uid = None
@@ -210,12 +225,20 @@ def confine_worker(workdir: str, limits: Limits, pid_namespace: bool, uid: int) 
     try:
         _call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     except OSError as exc:
-        notes.append(f"could not stop the worker from gaining privileges through set-uid "
-                     f"programs (PR_SET_NO_NEW_PRIVS: {exc})")
+        notes.append(
+            f"could not stop the worker from gaining privileges through set-uid "
+            f"programs (PR_SET_NO_NEW_PRIVS: {exc})"
+        )
     os.chdir(workdir)
     tmp = os.path.join(workdir, ".tmp")
     os.makedirs(tmp, exist_ok=True)
     os.environ.clear()
-    os.environ.update(PATH="/usr/bin:/bin", HOME=workdir, TMPDIR=tmp, LANG="C.UTF-8",
-                      OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    os.environ.update(
+        PATH="/usr/bin:/bin",
+        HOME=workdir,
+        TMPDIR=tmp,
+        LANG="C.UTF-8",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+    )
     return notes

@@ -31,15 +31,34 @@ MAX_BLOBS = 2 << 30
 MAX_DEPTH = 64
 MAX_ITEMS = 100_000  # items of an iterator sent as a list
 # iterators and views travel as the list of their items
-ITERATORS = (types.GeneratorType, type({}.keys()), type({}.values()), type({}.items()), map, zip,
-             filter, range, set, frozenset)
+ITERATORS = (
+    types.GeneratorType,
+    type({}.keys()),
+    type({}.values()),
+    type({}.items()),
+    map,
+    zip,
+    filter,
+    range,
+    set,
+    frozenset,
+)
 
 TORCH_DTYPES = {
     str(d).removeprefix("torch."): d
     for d in (
-        torch.float16, torch.bfloat16, torch.float32, torch.float64,
-        torch.complex64, torch.complex128, torch.uint8, torch.int8,
-        torch.int16, torch.int32, torch.int64, torch.bool,
+        torch.float16,
+        torch.bfloat16,
+        torch.float32,
+        torch.float64,
+        torch.complex64,
+        torch.complex128,
+        torch.uint8,
+        torch.int8,
+        torch.int16,
+        torch.int32,
+        torch.int64,
+        torch.bool,
     )
 }
 NUMPY_KINDS = "biufc"
@@ -65,8 +84,9 @@ def as_list(value: Any) -> list | None:
         return None
     items = list(itertools.islice(value, MAX_ITEMS + 1))
     if len(items) > MAX_ITEMS:
-        raise ProtocolError(f"an iterator with more than {MAX_ITEMS} items (one that never ends?) "
-                            "cannot be sent")
+        raise ProtocolError(
+            f"an iterator with more than {MAX_ITEMS} items (one that never ends?) cannot be sent"
+        )
     return items
 
 
@@ -89,8 +109,12 @@ def encode(value: Any, blobs: list[bytes], handle: Callable[[Any], dict], depth:
     if isinstance(value, torch.Tensor):
         dtype, shape, raw = tensor_bytes(value)
         blobs.append(raw)
-        return {"__tensor__": len(blobs) - 1, "dtype": dtype, "shape": shape,
-                "requires_grad": bool(torch.Tensor.requires_grad.__get__(value))}
+        return {
+            "__tensor__": len(blobs) - 1,
+            "dtype": dtype,
+            "shape": shape,
+            "requires_grad": bool(torch.Tensor.requires_grad.__get__(value)),
+        }
     if isinstance(value, np.ndarray) and value.dtype.kind in NUMPY_KINDS:
         arr = np.ascontiguousarray(value)
         blobs.append(arr.tobytes())
@@ -240,8 +264,10 @@ def recv(sock: socket.socket, deadline: float | None = None) -> tuple[dict, list
     except ValueError as exc:
         raise ProtocolError("the worker sent a message that is not JSON") from exc
     lengths = message.pop("__blobs__", None) if isinstance(message, dict) else None
-    if not isinstance(lengths, list) or sum(lengths) != n_blobs or any(
-        not isinstance(n, int) or n < 0 for n in lengths
+    if (
+        not isinstance(lengths, list)
+        or sum(lengths) != n_blobs
+        or any(not isinstance(n, int) or n < 0 for n in lengths)
     ):
         raise ProtocolError("the worker sent a malformed frame")
     data = _recv_exact(sock, n_blobs, deadline)

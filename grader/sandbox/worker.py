@@ -154,8 +154,12 @@ class Worker:
         if op == "put":
             return self._keep(data("value"))
         if op == "vjp":
-            return self.vjp(self._target(msg["target"]), data("args", []), data("grad_output"),
-                            msg.get("wrt", []))
+            return self.vjp(
+                self._target(msg["target"]),
+                data("args", []),
+                data("grad_output"),
+                msg.get("wrt", []),
+            )
         if op == "seed":
             seed = int(msg["seed"])
             torch.manual_seed(seed)
@@ -184,10 +188,14 @@ class Worker:
             p.grad = None
         out = self._student(fn, *args)
         if not isinstance(out, torch.Tensor):
-            raise TypeError(f"expected the forward pass to return a tensor, got {type(out).__name__}")
+            raise TypeError(
+                f"expected the forward pass to return a tensor, got {type(out).__name__}"
+            )
         if out.grad_fn is None and not out.requires_grad:
-            raise RuntimeError("the output is not connected to the autograd graph "
-                               "(no grad_fn): gradients cannot flow back through it")
+            raise RuntimeError(
+                "the output is not connected to the autograd graph "
+                "(no grad_fn): gradients cannot flow back through it"
+            )
         torch.autograd.backward(out, grad_output)
         return {
             "out": out,

@@ -12,14 +12,22 @@ import math
 import torch
 
 
-def init_params(n_in: int, n_hidden: int, n_out: int, *, seed: int | None = None,
-                dtype: torch.dtype = torch.float64) -> dict[str, torch.Tensor]:
+def init_params(
+    n_in: int,
+    n_hidden: int,
+    n_out: int,
+    *,
+    seed: int | None = None,
+    dtype: torch.dtype = torch.float64,
+) -> dict[str, torch.Tensor]:
     """Parameters of a 2-layer MLP, drawn like nn.Linear's: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     params = {}
     for i, (fan_in, fan_out) in enumerate(((n_in, n_hidden), (n_hidden, n_out)), start=1):
         bound = 1 / math.sqrt(fan_in)
-        params[f"w{i}"] = (torch.rand(fan_out, fan_in, generator=generator, dtype=dtype) * 2 - 1) * bound
+        params[f"w{i}"] = (
+            torch.rand(fan_out, fan_in, generator=generator, dtype=dtype) * 2 - 1
+        ) * bound
         params[f"b{i}"] = (torch.rand(fan_out, generator=generator, dtype=dtype) * 2 - 1) * bound
     return params
 
@@ -28,8 +36,9 @@ def linear_forward(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) ->
     return x @ weight.T + bias
 
 
-def linear_backward(grad_out: torch.Tensor, x: torch.Tensor,
-                    weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def linear_backward(
+    grad_out: torch.Tensor, x: torch.Tensor, weight: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return grad_out @ weight, grad_out.T @ x, grad_out.sum(dim=0)
 
 
@@ -75,19 +84,26 @@ def cross_entropy_backward(logits: torch.Tensor, labels: torch.Tensor) -> torch.
 
 
 ACTIVATIONS = {"sigmoid": (sigmoid, sigmoid_backward), "relu": (relu, relu_backward)}
-LOSSES = {"mse": (mse_loss, mse_loss_backward),
-          "cross_entropy": (cross_entropy, cross_entropy_backward)}
+LOSSES = {
+    "mse": (mse_loss, mse_loss_backward),
+    "cross_entropy": (cross_entropy, cross_entropy_backward),
+}
 
 
-def mlp_forward(params: dict[str, torch.Tensor], x: torch.Tensor,
-                activation: str = "sigmoid") -> torch.Tensor:
+def mlp_forward(
+    params: dict[str, torch.Tensor], x: torch.Tensor, activation: str = "sigmoid"
+) -> torch.Tensor:
     act, _ = ACTIVATIONS[activation]
     hidden = act(linear_forward(x, params["w1"], params["b1"]))
     return linear_forward(hidden, params["w2"], params["b2"])
 
 
-def mlp_backward(params: dict[str, torch.Tensor], x: torch.Tensor, grad_out: torch.Tensor,
-                 activation: str = "sigmoid") -> dict[str, torch.Tensor]:
+def mlp_backward(
+    params: dict[str, torch.Tensor],
+    x: torch.Tensor,
+    grad_out: torch.Tensor,
+    activation: str = "sigmoid",
+) -> dict[str, torch.Tensor]:
     act, act_backward = ACTIVATIONS[activation]
     z1 = linear_forward(x, params["w1"], params["b1"])
     grad_hidden, grad_w2, grad_b2 = linear_backward(grad_out, act(z1), params["w2"])
@@ -95,24 +111,40 @@ def mlp_backward(params: dict[str, torch.Tensor], x: torch.Tensor, grad_out: tor
     return {"w1": grad_w1, "b1": grad_b1, "w2": grad_w2, "b2": grad_b2}
 
 
-def mlp_loss(params: dict[str, torch.Tensor], x: torch.Tensor, target: torch.Tensor,
-             activation: str = "sigmoid", loss: str = "mse") -> torch.Tensor:
+def mlp_loss(
+    params: dict[str, torch.Tensor],
+    x: torch.Tensor,
+    target: torch.Tensor,
+    activation: str = "sigmoid",
+    loss: str = "mse",
+) -> torch.Tensor:
     """The loss of the network on (x, target), as a 0-dim tensor."""
     return LOSSES[loss][0](mlp_forward(params, x, activation), target)
 
 
-def loss_and_grads(params: dict[str, torch.Tensor], x: torch.Tensor, target: torch.Tensor,
-                   activation: str = "sigmoid",
-                   loss: str = "mse") -> tuple[float, dict[str, torch.Tensor]]:
+def loss_and_grads(
+    params: dict[str, torch.Tensor],
+    x: torch.Tensor,
+    target: torch.Tensor,
+    activation: str = "sigmoid",
+    loss: str = "mse",
+) -> tuple[float, dict[str, torch.Tensor]]:
     loss_fn, loss_backward = LOSSES[loss]
     out = mlp_forward(params, x, activation)
     grads = mlp_backward(params, x, loss_backward(out, target), activation)
     return float(loss_fn(out, target)), grads
 
 
-def train(params: dict[str, torch.Tensor], x: torch.Tensor, target: torch.Tensor, *, lr: float,
-          steps: int, activation: str = "sigmoid",
-          loss: str = "mse") -> tuple[dict[str, torch.Tensor], list[float]]:
+def train(
+    params: dict[str, torch.Tensor],
+    x: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    lr: float,
+    steps: int,
+    activation: str = "sigmoid",
+    loss: str = "mse",
+) -> tuple[dict[str, torch.Tensor], list[float]]:
     params = {name: p.clone() for name, p in params.items()}
     losses = []
     for _ in range(steps):
@@ -132,6 +164,7 @@ def autograd_grads(function: str, args: list, grad_out: torch.Tensor | float = 1
     dict of float tensors, None for anything else (labels, strings). `grad_out` is the gradient
     flowing into the output (1.0 for a scalar loss).
     """
+
     def leaf(value):
         if isinstance(value, torch.Tensor) and value.is_floating_point():
             return value.detach().double().requires_grad_(True)

@@ -37,20 +37,32 @@ class Linear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] != self.in_features:
-            raise ValueError(f"expected an input whose last dimension is {self.in_features} "
-                             f"(in_features), got shape {tuple(x.shape)}")
+            raise ValueError(
+                f"expected an input whose last dimension is {self.in_features} "
+                f"(in_features), got shape {tuple(x.shape)}"
+            )
         out = x @ self.weight.T
         if self.bias is not None:
             out = out + self.bias
         return out
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
-def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 10,
-                     lr: float = 0.5, batch_size: int = 64, seed: int = 0) -> list[float]:
+def train_classifier(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int = 10,
+    lr: float = 0.5,
+    batch_size: int = 64,
+    seed: int = 0,
+) -> list[float]:
     """Minibatch SGD on cross-entropy over model.parameters(); returns the mean loss of each epoch."""
     params = list(model.parameters())
     if not params:
@@ -61,7 +73,7 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
         order = torch.randperm(len(x), generator=generator)
         total = 0.0
         for start in range(0, len(x), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             loss = F.cross_entropy(model(x[idx]), y[idx])
             for p in params:
                 p.grad = None
@@ -78,8 +90,9 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epoc
 # -- the checks' oracle (judge side; not part of the assignment) -------------------------------
 
 
-def autograd_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                    grad_out: torch.Tensor) -> dict[str, torch.Tensor | None]:
+def autograd_linear(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, grad_out: torch.Tensor
+) -> dict[str, torch.Tensor | None]:
     """This module's Linear holding `weight` and `bias`, in float64: its output for `x` and
     autograd's gradients w.r.t. x, weight and bias for the output gradient `grad_out`."""
     with torch.random.fork_rng(devices=[]):  # constructing the layer draws an initialisation
@@ -91,5 +104,9 @@ def autograd_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
     x = x.detach().double().requires_grad_(True)
     out = layer(x)
     out.backward(grad_out.double())
-    return {"out": out.detach(), "grad_x": x.grad, "grad_weight": layer.weight.grad,
-            "grad_bias": None if bias is None else layer.bias.grad}
+    return {
+        "out": out.detach(),
+        "grad_x": x.grad,
+        "grad_weight": layer.weight.grad,
+        "grad_bias": None if bias is None else layer.bias.grad,
+    }

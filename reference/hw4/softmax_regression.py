@@ -45,14 +45,21 @@ class SoftmaxRegression:
         return x @ self.W + self.b
 
 
-def train(model: SoftmaxRegression, x: torch.Tensor, y: torch.Tensor, *, epochs: int,
-          lr: float, batch_size: int) -> list[float]:
+def train(
+    model: SoftmaxRegression,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+) -> list[float]:
     losses = []
     for _ in range(epochs):
         order = torch.randperm(len(x))
         total = 0.0
         for start in range(0, len(x), batch_size):
-            batch = order[start:start + batch_size]
+            batch = order[start : start + batch_size]
             loss = cross_entropy_with_logits(model.forward(x[batch]), y[batch])
             loss.backward()
             sgd_step(model.parameters(), lr)

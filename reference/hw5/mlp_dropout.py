@@ -31,8 +31,15 @@ def relu(x: torch.Tensor) -> torch.Tensor:
 
 
 class MLP(nn.Module):
-    def __init__(self, num_inputs: int, num_hidden1: int, num_hidden2: int, num_outputs: int,
-                 dropout1: float = 0.2, dropout2: float = 0.5):
+    def __init__(
+        self,
+        num_inputs: int,
+        num_hidden1: int,
+        num_hidden2: int,
+        num_outputs: int,
+        dropout1: float = 0.2,
+        dropout2: float = 0.5,
+    ):
         super().__init__()
         self.fc1 = nn.Linear(num_inputs, num_hidden1)
         self.drop1 = Dropout(dropout1)
@@ -47,11 +54,19 @@ class MLP(nn.Module):
 
 
 def l2_penalty(model: nn.Module) -> torch.Tensor:
-    return sum((m.weight ** 2).sum() for m in model.modules() if isinstance(m, nn.Linear)) / 2
+    return sum((m.weight**2).sum() for m in model.modules() if isinstance(m, nn.Linear)) / 2
 
 
-def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr: float,
-          batch_size: int, weight_decay: float) -> list[float]:
+def train(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    weight_decay: float,
+) -> list[float]:
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     losses = []
     for _ in range(epochs):
@@ -59,7 +74,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int, lr
         order = torch.randperm(len(x))
         total = 0.0
         for start in range(0, len(x), batch_size):
-            batch = order[start:start + batch_size]
+            batch = order[start : start + batch_size]
             loss = F.cross_entropy(model(x[batch]), y[batch])
             optimizer.zero_grad()
             (loss + weight_decay * l2_penalty(model)).backward()

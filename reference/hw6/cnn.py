@@ -11,13 +11,20 @@ from torch import nn
 def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
     """Task 1.1: the output length of a convolution or pooling along one dimension."""
     if kernel_size > size + 2 * padding:
-        raise ValueError(f"a kernel of size {kernel_size} does not fit an input of size {size} "
-                         f"with padding {padding}")
+        raise ValueError(
+            f"a kernel of size {kernel_size} does not fit an input of size {size} "
+            f"with padding {padding}"
+        )
     return (size + 2 * padding - kernel_size) // stride + 1
 
 
-def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
-           stride: int = 1, padding: int = 0) -> torch.Tensor:
+def conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: int = 1,
+    padding: int = 0,
+) -> torch.Tensor:
     """Task 2.1: 2-D cross-correlation of x (N, C_in, H, W) with weight (C_out, C_in, kH, kW)."""
     n, _, h, w = x.shape
     c_out, _, kh, kw = weight.shape
@@ -30,23 +37,33 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     return out.reshape(n, c_out, h_out, w_out)
 
 
-def max_pool2d(x: torch.Tensor, kernel_size: int, stride: int | None = None,
-               padding: int = 0) -> torch.Tensor:
+def max_pool2d(
+    x: torch.Tensor, kernel_size: int, stride: int | None = None, padding: int = 0
+) -> torch.Tensor:
     """Task 2.2: the maximum of each kernel_size × kernel_size window of x (N, C, H, W)."""
     stride = kernel_size if stride is None else stride
     n, c, h, w = x.shape
     h_out = conv_output_size(h, kernel_size, stride, padding)
     w_out = conv_output_size(w, kernel_size, stride, padding)
     x = F.pad(x, (padding,) * 4, value=float("-inf"))
-    windows = x.unfold(2, kernel_size, stride).unfold(3, kernel_size, stride)  # (N, C, Ho, Wo, k, k)
+    windows = x.unfold(2, kernel_size, stride).unfold(
+        3, kernel_size, stride
+    )  # (N, C, Ho, Wo, k, k)
     return windows.reshape(n, c, h_out, w_out, -1).amax(dim=-1)
 
 
 class CNN(nn.Module):
     """Task 3.1: two conv + ReLU + max-pool blocks, then Linear → ReLU → Dropout → Linear."""
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 8,
-                 channels: tuple[int, int] = (8, 16), hidden: int = 64, dropout: float = 0.25):
+    def __init__(
+        self,
+        in_channels: int = 1,
+        num_classes: int = 10,
+        image_size: int = 8,
+        channels: tuple[int, int] = (8, 16),
+        hidden: int = 64,
+        dropout: float = 0.25,
+    ):
         super().__init__()
         c1, c2 = channels
         self.conv1 = nn.Conv2d(in_channels, c1, kernel_size=3, padding=1)
@@ -66,8 +83,15 @@ class CNN(nn.Module):
         return self.fc2(x)
 
 
-def train_cnn(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int = 10,
-              lr: float = 1e-2, batch_size: int = 64) -> list[float]:
+def train_cnn(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    epochs: int = 10,
+    lr: float = 1e-2,
+    batch_size: int = 64,
+) -> list[float]:
     """Task 3.2: train with Adam and cross-entropy on shuffled mini-batches; mean loss per epoch."""
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
@@ -76,7 +100,7 @@ def train_cnn(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, epochs: int
         order = torch.randperm(len(x))
         total = 0.0
         for start in range(0, len(x), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             optimizer.zero_grad()
             loss = F.cross_entropy(model(x[idx]), y[idx])
             loss.backward()

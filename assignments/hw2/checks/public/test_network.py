@@ -15,22 +15,33 @@ NAMES = ("w1", "b1", "w2", "b2")
 CONFIGS = (("relu", "mse", 1), ("sigmoid", "cross_entropy", 3))
 
 
-def _problem(n: int, d: int, h: int, c: int, loss: str, seed: int) -> tuple[dict, torch.Tensor, torch.Tensor]:
+def _problem(
+    n: int, d: int, h: int, c: int, loss: str, seed: int
+) -> tuple[dict, torch.Tensor, torch.Tensor]:
     """Parameters, inputs and targets for a d -> h -> c network on a batch of n."""
     gen = torch.Generator().manual_seed(seed)
-    params = {"w1": torch.randn(h, d, generator=gen, dtype=F64), "b1": torch.randn(h, generator=gen, dtype=F64),
-              "w2": torch.randn(c, h, generator=gen, dtype=F64), "b2": torch.randn(c, generator=gen, dtype=F64)}
+    params = {
+        "w1": torch.randn(h, d, generator=gen, dtype=F64),
+        "b1": torch.randn(h, generator=gen, dtype=F64),
+        "w2": torch.randn(c, h, generator=gen, dtype=F64),
+        "b2": torch.randn(c, generator=gen, dtype=F64),
+    }
     x = torch.randn(n, d, generator=gen, dtype=F64)
-    target = (torch.randn(n, c, generator=gen, dtype=F64) if loss == "mse"
-              else torch.randint(0, c, (n,), generator=gen))
+    target = (
+        torch.randn(n, c, generator=gen, dtype=F64)
+        if loss == "mse"
+        else torch.randint(0, c, (n,), generator=gen)
+    )
     return params, x, target
 
 
 def _grads(got, what: str) -> dict:
     if not isinstance(got, dict) or set(got) != set(NAMES):
         keys = sorted(got) if isinstance(got, dict) else type(got).__name__
-        fail(f"{what} should be a dict with keys {list(NAMES)}, got {keys}",
-             "return one gradient per parameter, under the parameter's name")
+        fail(
+            f"{what} should be a dict with keys {list(NAMES)}, got {keys}",
+            "return one gradient per parameter, under the parameter's name",
+        )
     return got
 
 
@@ -53,18 +64,23 @@ def _divisor_hint(got, expected, batch: int) -> str:
     k = batch / r
     if k < 1.5 or abs(k - round(k)) > 1e-6 * k or round(k) == batch:
         return scale_hint(got, expected, batch)
-    return (f"your gradient is {batch}/{round(k)} × the expected one: you divided by {round(k)}, "
-            f"but this batch has {batch} samples — is a batch size hard-coded? Read it from the "
-            "input's shape (x.shape[0])")
+    return (
+        f"your gradient is {batch}/{round(k)} × the expected one: you divided by {round(k)}, "
+        f"but this batch has {batch} samples — is a batch size hard-coded? Read it from the "
+        "input's shape (x.shape[0])"
+    )
 
 
 def test_mlp_forward(student, reference, spec):
     """mlp_forward matches the reference with sigmoid and with ReLU"""
     for activation in ("sigmoid", "relu"):
         params, x, _ = _problem(4, 3, 5, 2, "mse", seed=1)
-        assert_close(student.mlp_forward(params, x, activation),
-                     reference.mlp_forward(params, x, activation), spec.tolerance(),
-                     what=f"mlp_forward(params, x, {activation!r}) for a 3 -> 5 -> 2 network")
+        assert_close(
+            student.mlp_forward(params, x, activation),
+            reference.mlp_forward(params, x, activation),
+            spec.tolerance(),
+            what=f"mlp_forward(params, x, {activation!r}) for a 3 -> 5 -> 2 network",
+        )
 
 
 def test_mlp_backward_matches_autograd(student, reference, spec):
@@ -76,8 +92,13 @@ def test_mlp_backward_matches_autograd(student, reference, spec):
         got = _grads(student.mlp_backward(params, x, g, activation), what)
         expected = reference.autograd_grads("mlp_forward", [params, x, activation], g)[0]
         for name in NAMES:
-            assert_close(got[name], expected[name], spec.tolerance("grad"), batch_size=4,
-                         what=f"the gradient of {name} from {what}")
+            assert_close(
+                got[name],
+                expected[name],
+                spec.tolerance("grad"),
+                batch_size=4,
+                what=f"the gradient of {name} from {what}",
+            )
 
 
 def test_loss_and_grads_match_autograd(student, reference, spec):
@@ -85,14 +106,26 @@ def test_loss_and_grads_match_autograd(student, reference, spec):
     for activation, loss, c in CONFIGS:
         params, x, target = _problem(4, 3, 5, c, loss, seed=3)
         what = f"loss_and_grads(params, x, target, {activation!r}, {loss!r})"
-        value, got = _loss_and_grads(student.loss_and_grads(params, x, target, activation, loss), what)
+        value, got = _loss_and_grads(
+            student.loss_and_grads(params, x, target, activation, loss), what
+        )
         args = [params, x, target, activation, loss]
-        assert_close(torch.tensor(value, dtype=F64), reference.mlp_loss(*args), spec.tolerance(),
-                     what=f"the loss from {what}", batch_size=4)
+        assert_close(
+            torch.tensor(value, dtype=F64),
+            reference.mlp_loss(*args),
+            spec.tolerance(),
+            what=f"the loss from {what}",
+            batch_size=4,
+        )
         expected = reference.autograd_grads("mlp_loss", args)[0]
         for name in NAMES:
-            assert_close(got[name], expected[name], spec.tolerance("grad"), batch_size=4,
-                         what=f"the gradient of {name} from {what}")
+            assert_close(
+                got[name],
+                expected[name],
+                spec.tolerance("grad"),
+                batch_size=4,
+                what=f"the gradient of {name} from {what}",
+            )
 
 
 def test_gradients_match_central_differences(student, spec):
@@ -110,14 +143,22 @@ def test_gradients_match_central_differences(student, spec):
                 for step in (h, -h):
                     shifted = {k: v.clone() for k, v in params.items()}
                     shifted[name].view(-1)[index] += step
-                    sides.append(_loss_and_grads(
-                        student.loss_and_grads(shifted, xh, th, activation, loss), what)[0])
+                    sides.append(
+                        _loss_and_grads(
+                            student.loss_and_grads(shifted, xh, th, activation, loss), what
+                        )[0]
+                    )
                 numeric.view(-1)[index] = (sides[0] - sides[1]) / (2 * h)
             if not torch.isfinite(numeric).all():
                 fail(f"your loss is not finite near these parameters ({what})")
-            assert_close(got[name], numeric, spec.tolerance("numeric"), batch_size=4,
-                         what=f"the gradient of {name} from {what}, against central differences "
-                              f"of your loss (h = {h:g})")
+            assert_close(
+                got[name],
+                numeric,
+                spec.tolerance("numeric"),
+                batch_size=4,
+                what=f"the gradient of {name} from {what}, against central differences "
+                f"of your loss (h = {h:g})",
+            )
 
 
 def test_gradients_are_averaged_over_the_batch(student, reference, spec):
@@ -126,11 +167,19 @@ def test_gradients_are_averaged_over_the_batch(student, reference, spec):
         params, x, target = _problem(6, 3, 4, c, loss, seed=5)
         what = f"loss_and_grads for a batch of 6 ({activation}, {loss})"
         _, got = _loss_and_grads(student.loss_and_grads(params, x, target, activation, loss), what)
-        per_sample = [reference.autograd_grads("mlp_loss", [params, x[i:i + 1], target[i:i + 1],
-                                                           activation, loss])[0] for i in range(6)]
+        per_sample = [
+            reference.autograd_grads(
+                "mlp_loss", [params, x[i : i + 1], target[i : i + 1], activation, loss]
+            )[0]
+            for i in range(6)
+        ]
         for name in NAMES:
             mean = sum(g[name] for g in per_sample) / 6
-            assert_close(got[name], mean, spec.tolerance("grad"),
-                         what=f"the gradient of {name} from {what}, against the mean of the "
-                              "per-sample gradients",
-                         hint_fn=lambda g, e: _divisor_hint(g, e, 6))
+            assert_close(
+                got[name],
+                mean,
+                spec.tolerance("grad"),
+                what=f"the gradient of {name} from {what}, against the mean of the "
+                "per-sample gradients",
+                hint_fn=lambda g, e: _divisor_hint(g, e, 6),
+            )

@@ -13,21 +13,24 @@ XOR_Y = torch.tensor([[0.0], [1.0], [1.0], [0.0]], dtype=F64)
 SEEDS = (0, 1, 2)
 
 
-def _judge_loss(params: dict, x: torch.Tensor, target: torch.Tensor, activation: str,
-                loss: str) -> torch.Tensor:
+def _judge_loss(
+    params: dict, x: torch.Tensor, target: torch.Tensor, activation: str, loss: str
+) -> torch.Tensor:
     """The loss of `params`, computed here in the judge with PyTorch's own functions."""
     act = torch.sigmoid if activation == "sigmoid" else F.relu
     out = F.linear(act(F.linear(x, params["w1"], params["b1"])), params["w2"], params["b2"])
     return F.mse_loss(out, target) if loss == "mse" else F.cross_entropy(out, target)
 
 
-def _step_hint(student, start: dict, target: torch.Tensor, lr: float, activation: str,
-               loss: str) -> str:
+def _step_hint(
+    student, start: dict, target: torch.Tensor, lr: float, activation: str, loss: str
+) -> str:
     """Name what is wrong with one step of the student's loop: its change of the parameters
     against -lr · (autograd's gradient)."""
     leaves = {k: v.clone().requires_grad_(True) for k, v in start.items()}
-    grads = torch.autograd.grad(_judge_loss(leaves, XOR_X, target, activation, loss),
-                                list(leaves.values()))
+    grads = torch.autograd.grad(
+        _judge_loss(leaves, XOR_X, target, activation, loss), list(leaves.values())
+    )
     expected = torch.cat([-lr * g.flatten() for g in grads])
     got = student.train(start, XOR_X, target, lr=lr, steps=1, activation=activation, loss=loss)[0]
     try:
@@ -39,8 +42,11 @@ def _step_hint(student, start: dict, target: torch.Tensor, lr: float, activation
     found = scale_hint(step, expected, batch_size=XOR_X.shape[0])
     if found:
         return f"in one step of your loop, the change of the parameters is off: {found}"
-    return "" if ratio(step, expected) else (
-        "one step of your loop does not move the parameters by -lr × their gradient")
+    return (
+        ""
+        if ratio(step, expected)
+        else ("one step of your loop does not move the parameters by -lr × their gradient")
+    )
 
 
 def _trained_params(got, start: dict, steps: int, what: str) -> dict:
@@ -48,29 +54,54 @@ def _trained_params(got, start: dict, steps: int, what: str) -> dict:
         fail(f"{what} should return (params, losses), got {type(got).__name__}")
     params, losses = got
     if not isinstance(params, dict) or set(params) != set(start):
-        fail(f"the parameters returned by {what} should be a dict with keys {sorted(start)}, got "
-             f"{sorted(params) if isinstance(params, dict) else type(params).__name__}")
+        fail(
+            f"the parameters returned by {what} should be a dict with keys {sorted(start)}, got "
+            f"{sorted(params) if isinstance(params, dict) else type(params).__name__}"
+        )
     for name, value in params.items():
         if not isinstance(value, torch.Tensor) or value.shape != start[name].shape:
-            fail(f"parameter {name} returned by {what} should be a tensor of shape "
-                 f"{tuple(start[name].shape)}, got "
-                 f"{tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__}")
+            fail(
+                f"parameter {name} returned by {what} should be a tensor of shape "
+                f"{tuple(start[name].shape)}, got "
+                f"{tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__}"
+            )
     if not isinstance(losses, (list, tuple)) or len(losses) != steps:
-        fail(f"the losses returned by {what} should be a list of {steps} numbers (one per step), "
-             f"got {type(losses).__name__}" + (f" of length {len(losses)}" if isinstance(losses, (list, tuple)) else ""))
+        fail(
+            f"the losses returned by {what} should be a list of {steps} numbers (one per step), "
+            f"got {type(losses).__name__}"
+            + (f" of length {len(losses)}" if isinstance(losses, (list, tuple)) else "")
+        )
     return {k: v.double() for k, v in params.items()}
 
 
-def train_and_judge(student, reference, *, hidden: int, n_out: int, target: torch.Tensor,
-                    activation: str, loss: str, lr: float, steps: int, max_loss: float) -> None:
+def train_and_judge(
+    student,
+    reference,
+    *,
+    hidden: int,
+    n_out: int,
+    target: torch.Tensor,
+    activation: str,
+    loss: str,
+    lr: float,
+    steps: int,
+    max_loss: float,
+) -> None:
     """Train from init_params(seed) for each of SEEDS; the judge computes each final loss."""
     for seed in SEEDS:
         start = reference.init_params(2, hidden, n_out, seed=seed)
-        what = (f"train(params, x, target, lr={lr:g}, steps={steps}, activation={activation!r}, "
-                f"loss={loss!r}) on XOR from init_params(2, {hidden}, {n_out}, seed={seed})")
-        params = _trained_params(student.train(start, XOR_X, target, lr=lr, steps=steps,
-                                               activation=activation, loss=loss),
-                                 start, steps, what)
+        what = (
+            f"train(params, x, target, lr={lr:g}, steps={steps}, activation={activation!r}, "
+            f"loss={loss!r}) on XOR from init_params(2, {hidden}, {n_out}, seed={seed})"
+        )
+        params = _trained_params(
+            student.train(
+                start, XOR_X, target, lr=lr, steps=steps, activation=activation, loss=loss
+            ),
+            start,
+            steps,
+            what,
+        )
         before = float(_judge_loss(start, XOR_X, target, activation, loss))
         after = float(_judge_loss(params, XOR_X, target, activation, loss))
         if after <= max_loss:
@@ -81,22 +112,46 @@ def train_and_judge(student, reference, *, hidden: int, n_out: int, target: torc
         elif not math.isfinite(after):
             hint = "training diverged: the steps are far too large"
         elif after > before:
-            hint = ("the loss went up: step against the gradient, p = p - lr * grad (a flipped "
-                    "sign climbs the loss)")
+            hint = (
+                "the loss went up: step against the gradient, p = p - lr * grad (a flipped "
+                "sign climbs the loss)"
+            )
         else:
-            hint = ("the loss falls, but too slowly: check that every gradient check passes, and "
-                    "that each step uses the gradients of the current parameters")
-        fail(f"after {what}, the loss is {after:.4g} (it started at {before:.4g}); it should be at "
-             f"most {max_loss:g}", hint)
+            hint = (
+                "the loss falls, but too slowly: check that every gradient check passes, and "
+                "that each step uses the gradients of the current parameters"
+            )
+        fail(
+            f"after {what}, the loss is {after:.4g} (it started at {before:.4g}); it should be at "
+            f"most {max_loss:g}",
+            hint,
+        )
 
 
 def test_xor_training_reaches_loss_threshold(student, reference, spec):
     """XOR: your train loop reaches the loss threshold (ReLU + MSE, sigmoid + cross-entropy; 3 seeds)"""
     hidden = int(spec.threshold("xor_hidden"))
-    train_and_judge(student, reference, hidden=hidden, n_out=1, target=XOR_Y, activation="relu",
-                    loss="mse", lr=spec.threshold("xor_lr"), steps=int(spec.threshold("xor_steps")),
-                    max_loss=spec.threshold("xor_max_loss"))
-    train_and_judge(student, reference, hidden=hidden, n_out=2, target=XOR_Y[:, 0].long(),
-                    activation="sigmoid", loss="cross_entropy", lr=spec.threshold("xor_ce_lr"),
-                    steps=int(spec.threshold("xor_ce_steps")),
-                    max_loss=spec.threshold("xor_ce_max_loss"))
+    train_and_judge(
+        student,
+        reference,
+        hidden=hidden,
+        n_out=1,
+        target=XOR_Y,
+        activation="relu",
+        loss="mse",
+        lr=spec.threshold("xor_lr"),
+        steps=int(spec.threshold("xor_steps")),
+        max_loss=spec.threshold("xor_max_loss"),
+    )
+    train_and_judge(
+        student,
+        reference,
+        hidden=hidden,
+        n_out=2,
+        target=XOR_Y[:, 0].long(),
+        activation="sigmoid",
+        loss="cross_entropy",
+        lr=spec.threshold("xor_ce_lr"),
+        steps=int(spec.threshold("xor_ce_steps")),
+        max_loss=spec.threshold("xor_ce_max_loss"),
+    )

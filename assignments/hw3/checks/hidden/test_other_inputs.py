@@ -19,8 +19,10 @@ def _parameters(layer, i: int, o: int, bias: bool = True):
     return w, b
 
 
-IN_PLACE = ("an in-place operation on the input (x.unsqueeze_(0), x += ...) breaks autograd: "
-            "use the out-of-place form (x = x.unsqueeze(0))")
+IN_PLACE = (
+    "an in-place operation on the input (x.unsqueeze_(0), x += ...) breaks autograd: "
+    "use the out-of-place form (x = x.unsqueeze(0))"
+)
 
 
 def _in_place_hint(message: str) -> str:
@@ -29,10 +31,16 @@ def _in_place_hint(message: str) -> str:
 
 def _two_d_first(cases, check) -> None:
     """`check(shape)` for each input shape; the first is 2-D, as in the public checks."""
-    public_case_first(cases, check, lambda shape: (
-        f"your layer works for a 2-D input {cases[0]} but not for one of shape {shape}: forward "
-        "must accept any number of leading dimensions, (..., in_features) -> (..., out_features); "
-        "x @ self.weight.T does (torch.mm and view(N, -1) do not)"), error_hint=_in_place_hint)
+    public_case_first(
+        cases,
+        check,
+        lambda shape: (
+            f"your layer works for a 2-D input {cases[0]} but not for one of shape {shape}: forward "
+            "must accept any number of leading dimensions, (..., in_features) -> (..., out_features); "
+            "x @ self.weight.T does (torch.mm and view(N, -1) do not)"
+        ),
+        error_hint=_in_place_hint,
+    )
 
 
 def test_forward_any_leading_dims(student, reference, spec):
@@ -44,8 +52,13 @@ def test_forward_any_leading_dims(student, reference, spec):
         def check(shape, layer=layer, w=w, b=b, o=o):
             x = torch.randn(*shape)
             expected = reference.autograd_linear(x, w, b, torch.ones(*shape[:-1], o))["out"]
-            assert_close(layer(x), expected, spec.tolerance("float32"), check_dtype=False,
-                         what=f"Linear({shape[-1]}, {o})(x) for x of shape {shape}")
+            assert_close(
+                layer(x),
+                expected,
+                spec.tolerance("float32"),
+                check_dtype=False,
+                what=f"Linear({shape[-1]}, {o})(x) for x of shape {shape}",
+            )
 
         _two_d_first(((4, i), (i,), (2, 3, i), (2, 1, 3, i)), check)
 
@@ -59,15 +72,25 @@ def test_gradients_any_leading_dims(student, reference, spec):
         x, g = torch.randn(*shape), torch.randn(*shape[:-1], 3)
         expected = reference.autograd_linear(x, w, b, g)
         got = student.vjp(layer, x, grad_output=g, wrt=[0])
-        for name, value in (("input", got["grads"][0]), ("weight", got["params"].get("weight")),
-                            ("bias", got["params"].get("bias"))):
+        for name, value in (
+            ("input", got["grads"][0]),
+            ("weight", got["params"].get("weight")),
+            ("bias", got["params"].get("bias")),
+        ):
             if value is None:
-                fail(f"no gradient reached the {name} for x of shape {shape}",
-                     f"{name} is not a registered parameter: wrap it in nn.Parameter"
-                     if name != "input" and name not in got["params"] else "")
-            assert_close(value, expected["grad_x" if name == "input" else f"grad_{name}"],
-                         spec.tolerance("float32"), check_dtype=False,
-                         what=f"the gradient w.r.t. the {name}, for x of shape {shape}")
+                fail(
+                    f"no gradient reached the {name} for x of shape {shape}",
+                    f"{name} is not a registered parameter: wrap it in nn.Parameter"
+                    if name != "input" and name not in got["params"]
+                    else "",
+                )
+            assert_close(
+                value,
+                expected["grad_x" if name == "input" else f"grad_{name}"],
+                spec.tolerance("float32"),
+                check_dtype=False,
+                what=f"the gradient w.r.t. the {name}, for x of shape {shape}",
+            )
 
     _two_d_first(((4, 5), (5,), (2, 4, 5)), check)
 
@@ -82,12 +105,18 @@ def test_forward_without_bias(student, reference, spec):
     except StudentError as exc:
         if exc.not_implemented or "NoneType" not in exc.message:
             raise
-        fail(f"Linear(5, 3, bias=False)(x) raised {exc.type_name}: {exc.message}",
-             "with bias=False, self.bias is None: add it only when it exists "
-             "(if self.bias is not None: out = out + self.bias)")
-    assert_close(got, reference.autograd_linear(x, w, None, torch.ones(4, 3))["out"],
-                 spec.tolerance("float32"), check_dtype=False,
-                 what="Linear(5, 3, bias=False)(x) for x of shape (4, 5)")
+        fail(
+            f"Linear(5, 3, bias=False)(x) raised {exc.type_name}: {exc.message}",
+            "with bias=False, self.bias is None: add it only when it exists "
+            "(if self.bias is not None: out = out + self.bias)",
+        )
+    assert_close(
+        got,
+        reference.autograd_linear(x, w, None, torch.ones(4, 3))["out"],
+        spec.tolerance("float32"),
+        check_dtype=False,
+        what="Linear(5, 3, bias=False)(x) for x of shape (4, 5)",
+    )
 
 
 def test_reset_parameters_redraws(student):
@@ -98,9 +127,13 @@ def test_reset_parameters_redraws(student):
     layer = student.Linear(16, 8)
     before = [expect_tensor(layer.weight, "weight"), expect_tensor(layer.bias, "bias")]
     layer.method("reset_parameters")()
-    after = [expect_tensor(layer.weight, "weight after reset_parameters()"),
-             expect_tensor(layer.bias, "bias after reset_parameters()")]
+    after = [
+        expect_tensor(layer.weight, "weight after reset_parameters()"),
+        expect_tensor(layer.bias, "bias after reset_parameters()"),
+    ]
     for name, old, new in zip(("weight", "bias"), before, after, strict=True):
         if torch.equal(old, new):
-            fail(f"reset_parameters() left the {name} unchanged",
-                 "draw new values in place: self.weight.uniform_(-bound, bound) inside torch.no_grad()")
+            fail(
+                f"reset_parameters() left the {name} unchanged",
+                "draw new values in place: self.weight.uniform_(-bound, bound) inside torch.no_grad()",
+            )

@@ -26,13 +26,22 @@ def test_forward_matches_reference(student, reference, spec):
     set_parameters(layer, w, b)
     expected = reference.autograd_linear(x, w, b, torch.ones(4, OUT))["out"]
     got = layer(x)
-    if isinstance(got, torch.Tensor) and got.shape == expected.shape and torch.allclose(
-            got.double(), x.double() @ w.double().T, rtol=1e-4, atol=1e-4):
+    if (
+        isinstance(got, torch.Tensor)
+        and got.shape == expected.shape
+        and torch.allclose(got.double(), x.double() @ w.double().T, rtol=1e-4, atol=1e-4)
+    ):
         hint = "the bias is missing: out = x @ self.weight.T + self.bias"
     else:
         hint = ""
-    assert_close(got, expected, spec.tolerance("float32"), check_dtype=False, hint=hint,
-                 what=f"Linear({IN}, {OUT})(x) for x of shape (4, {IN})")
+    assert_close(
+        got,
+        expected,
+        spec.tolerance("float32"),
+        check_dtype=False,
+        hint=hint,
+        what=f"Linear({IN}, {OUT})(x) for x of shape (4, {IN})",
+    )
 
 
 def test_gradients_match_reference(student, reference, spec):
@@ -47,18 +56,33 @@ def test_gradients_match_reference(student, reference, spec):
 
 def compare_gradients(got: dict, expected: dict, spec, inputs: str, *, bias: bool) -> None:
     """The gradients from `student.vjp` against the oracle's, naming a missing one's cause."""
-    assert_close(got["grads"][0], expected["grad_x"], spec.tolerance("float32"), check_dtype=False,
-                 what=f"the gradient w.r.t. the input, for {inputs}")
+    assert_close(
+        got["grads"][0],
+        expected["grad_x"],
+        spec.tolerance("float32"),
+        check_dtype=False,
+        what=f"the gradient w.r.t. the input, for {inputs}",
+    )
     for name in ("weight", "bias") if bias else ("weight",):
         if name not in got["params"]:
-            fail(f"{name} is not among the layer's parameters, so no gradient reaches it "
-                 f"(for {inputs})", f"{name} is not a registered parameter: wrap it in nn.Parameter")
+            fail(
+                f"{name} is not among the layer's parameters, so no gradient reaches it "
+                f"(for {inputs})",
+                f"{name} is not a registered parameter: wrap it in nn.Parameter",
+            )
         if got["params"][name] is None:
-            fail(f"no gradient reached {name} (for {inputs})",
-                 f"use {name} itself in forward, not {name}.data or {name}.detach(), so that "
-                 "autograd can reach it")
-        assert_close(got["params"][name], expected[f"grad_{name}"], spec.tolerance("float32"),
-                     check_dtype=False, what=f"the gradient w.r.t. {name}, for {inputs}")
+            fail(
+                f"no gradient reached {name} (for {inputs})",
+                f"use {name} itself in forward, not {name}.data or {name}.detach(), so that "
+                "autograd can reach it",
+            )
+        assert_close(
+            got["params"][name],
+            expected[f"grad_{name}"],
+            spec.tolerance("float32"),
+            check_dtype=False,
+            what=f"the gradient w.r.t. {name}, for {inputs}",
+        )
 
 
 def test_wrong_last_dimension_raises_value_error(student):
@@ -66,26 +90,42 @@ def test_wrong_last_dimension_raises_value_error(student):
     layer = student.Linear(IN, OUT)
     x = torch.randn(4, IN + 1)
     what = f"Linear({IN}, {OUT})(x) for x of shape (4, {IN + 1})"
-    fix = (f"check x.shape[-1] against self.in_features first, and raise ValueError(f'expected "
-           f"last dimension {IN}, got {IN + 1}')")
+    fix = (
+        f"check x.shape[-1] against self.in_features first, and raise ValueError(f'expected "
+        f"last dimension {IN}, got {IN + 1}')"
+    )
     try:
         result = layer(x)
     except StudentError as exc:
         if exc.not_implemented:
             raise
         if exc.type_name == "SystemExit":
-            fail(f"{what} called sys.exit: it should raise ValueError",
-                 "sys.exit ends the whole program (here: the process running your code) instead "
-                 "of telling the caller what went wrong; " + fix)
+            fail(
+                f"{what} called sys.exit: it should raise ValueError",
+                "sys.exit ends the whole program (here: the process running your code) instead "
+                "of telling the caller what went wrong; " + fix,
+            )
         if exc.type_name != "ValueError":
-            fail(f"{what} should raise ValueError, but raised {exc.type_name}: {exc.message}",
-                 "torch failed deep inside the matrix product, with a message about its internals; "
-                 + fix)
+            fail(
+                f"{what} should raise ValueError, but raised {exc.type_name}: {exc.message}",
+                "torch failed deep inside the matrix product, with a message about its internals; "
+                + fix,
+            )
         if str(IN) not in exc.message or str(IN + 1) not in exc.message:
-            fail(f"the ValueError of {what} should name both sizes ({IN} expected, {IN + 1} got); "
-                 f"its message is {exc.message!r}", fix)
+            fail(
+                f"the ValueError of {what} should name both sizes ({IN} expected, {IN + 1} got); "
+                f"its message is {exc.message!r}",
+                fix,
+            )
         return
     dummy = result is None or isinstance(result, (int, float))
-    fail(f"{what} should raise ValueError, but returned {type(result).__name__} {result!r}"[:300],
-         ("printing a message and returning a dummy value hides the error: the caller carries "
-          "on with a wrong value and fails later, far from the cause; " if dummy else "") + fix)
+    fail(
+        f"{what} should raise ValueError, but returned {type(result).__name__} {result!r}"[:300],
+        (
+            "printing a message and returning a dummy value hides the error: the caller carries "
+            "on with a wrong value and fails later, far from the cause; "
+            if dummy
+            else ""
+        )
+        + fix,
+    )

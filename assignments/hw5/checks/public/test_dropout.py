@@ -21,16 +21,26 @@ from grader.checking import assert_close, expect_tensor, fail
 N = 200_000
 PS = (0.1, 0.3, 0.5, 0.8)
 ALPHA = 1e-6
-KEEP_HINT = ("p is the probability to DROP an element, not to keep it: keep = rand_like(x) > p "
-             "keeps each element with probability 1 - p")
-RANDN_HINT = ("the keep mask must come from a uniform draw, rand_like(x) > p: randn is normal, "
-              "so randn_like(x) > p drops a fraction Φ(p) (or 1/2 for > 0), not p")
-FLAT_HINT = ("about half the elements are dropped whatever p is: compare a uniform draw with p, "
-             "keep = rand_like(x) > p")
-UNSCALED_HINT = ("the survivors are not scaled: divide them by 1 - p (inverted dropout), so that "
-                 "the expected value of every element stays what it was")
-EVAL_HINT = ("dropout is the identity in eval mode: when training is False (self.training in a "
-             "module) return x unchanged")
+KEEP_HINT = (
+    "p is the probability to DROP an element, not to keep it: keep = rand_like(x) > p "
+    "keeps each element with probability 1 - p"
+)
+RANDN_HINT = (
+    "the keep mask must come from a uniform draw, rand_like(x) > p: randn is normal, "
+    "so randn_like(x) > p drops a fraction Φ(p) (or 1/2 for > 0), not p"
+)
+FLAT_HINT = (
+    "about half the elements are dropped whatever p is: compare a uniform draw with p, "
+    "keep = rand_like(x) > p"
+)
+UNSCALED_HINT = (
+    "the survivors are not scaled: divide them by 1 - p (inverted dropout), so that "
+    "the expected value of every element stays what it was"
+)
+EVAL_HINT = (
+    "dropout is the identity in eval mode: when training is False (self.training in a "
+    "module) return x unchanged"
+)
 
 
 def z_limit(tests: int) -> float:
@@ -67,8 +77,9 @@ def train_outputs(student, x: torch.Tensor) -> dict[float, torch.Tensor]:
     outputs = {}
     for p in PS:
         what = f"dropout(x, {p}, training=True)"
-        outputs[p] = expect_tensor(student.dropout(x, p, True), what, shape=tuple(x.shape),
-                                   dtype=x.dtype)
+        outputs[p] = expect_tensor(
+            student.dropout(x, p, True), what, shape=tuple(x.shape), dtype=x.dtype
+        )
         if not torch.isfinite(outputs[p]).all():
             fail(f"{what} has NaN or inf entries", "out = x * keep / (1 - p) is finite for p < 1")
     return outputs
@@ -85,10 +96,12 @@ def test_dropout_drops_a_fraction_p(student, seed):
     for p, f in fractions.items():
         score = (f - p) / math.sqrt(p * (1 - p) / N)
         if abs(score) > z:
-            fail(f"dropout(x, {p}) zeroed a fraction {f:.4f} of {N} elements; expected {p} "
-                 f"(z = {score:.1f}, allowed |z| ≤ {z:.2f}; zero fractions for p = "
-                 f"{', '.join(f'{q}: {g:.3f}' for q, g in fractions.items())})",
-                 diagnose_fractions(fractions, z))
+            fail(
+                f"dropout(x, {p}) zeroed a fraction {f:.4f} of {N} elements; expected {p} "
+                f"(z = {score:.1f}, allowed |z| ≤ {z:.2f}; zero fractions for p = "
+                f"{', '.join(f'{q}: {g:.3f}' for q, g in fractions.items())})",
+                diagnose_fractions(fractions, z),
+            )
 
 
 def test_dropout_preserves_the_mean(student, seed):
@@ -114,32 +127,46 @@ def test_dropout_preserves_the_mean(student, seed):
                 hint = UNSCALED_HINT
             elif abs(ratio - (1 - p) / p) < 0.02 * (1 - p) / p:
                 hint = "the survivors are divided by p; divide them by 1 - p, the keep probability"
-            fail(f"dropout(x, {p}) changed the mean of x from {mean_x:.4f} to {mean:.4f} "
-                 f"({ratio:.3f}x; z = {score:.1f}, allowed |z| ≤ {z:.2f})", hint)
+            fail(
+                f"dropout(x, {p}) changed the mean of x from {mean_x:.4f} to {mean:.4f} "
+                f"({ratio:.3f}x; z = {score:.1f}, allowed |z| ≤ {z:.2f})",
+                hint,
+            )
 
 
 def test_dropout_is_identity_in_eval_mode(student):
     """dropout(x, p, training=False) and Dropout(p) after .eval() return x unchanged"""
     x = torch.randn(1000)
     for p in (0.3, 0.5):
-        got = expect_tensor(student.dropout(x, p, False), f"dropout(x, {p}, training=False)",
-                            shape=(1000,))
+        got = expect_tensor(
+            student.dropout(x, p, False), f"dropout(x, {p}, training=False)", shape=(1000,)
+        )
         if not torch.equal(got, x):
-            fail(f"dropout(x, {p}, training=False) changed x ({int((got != x).sum())} of 1000 "
-                 "elements differ)", EVAL_HINT)
+            fail(
+                f"dropout(x, {p}, training=False) changed x ({int((got != x).sum())} of 1000 "
+                "elements differ)",
+                EVAL_HINT,
+            )
     layer = student.Dropout(0.5)
     if layer.training is not True:
-        fail("a new Dropout module should start in training mode",
-             "call super().__init__() first; nn.Module starts with training = True")
+        fail(
+            "a new Dropout module should start in training mode",
+            "call super().__init__() first; nn.Module starts with training = True",
+        )
     if not bool((expect_tensor(layer(x), "Dropout(0.5)(x) in training mode") == 0).any()):
-        fail("Dropout(0.5) in training mode dropped nothing out of 1000 elements",
-             "forward must call dropout(x, self.p, self.training)")
+        fail(
+            "Dropout(0.5) in training mode dropped nothing out of 1000 elements",
+            "forward must call dropout(x, self.p, self.training)",
+        )
     layer.eval()
     for attempt in (1, 2):
         got = expect_tensor(layer(x), "Dropout(0.5)(x) after .eval()", shape=(1000,))
         if not torch.equal(got, x):
-            fail(f"Dropout(0.5)(x) after layer.eval() changed x (call {attempt}: "
-                 f"{int((got != x).sum())} of 1000 elements differ)", EVAL_HINT)
+            fail(
+                f"Dropout(0.5)(x) after layer.eval() changed x (call {attempt}: "
+                f"{int((got != x).sum())} of 1000 elements differ)",
+                EVAL_HINT,
+            )
 
 
 def test_dropout_edge_cases_p0_and_p1(student, seed):
@@ -150,17 +177,23 @@ def test_dropout_edge_cases_p0_and_p1(student, seed):
     got = expect_tensor(student.dropout(x, 0.0, True), "dropout(x, 0.0)", shape=(16,))
     if not torch.equal(got, x):
         dropped = int((got == 0).sum())
-        fail(f"dropout(x, 0.0) should return x unchanged; {dropped} of 16 elements were zeroed"
-             + ("" if dropped else " and the others changed"),
-             KEEP_HINT if dropped == 16 else "with p = 0 nothing is dropped and 1 / (1 - p) = 1")
+        fail(
+            f"dropout(x, 0.0) should return x unchanged; {dropped} of 16 elements were zeroed"
+            + ("" if dropped else " and the others changed"),
+            KEEP_HINT if dropped == 16 else "with p = 0 nothing is dropped and 1 / (1 - p) = 1",
+        )
     x = positive_inputs(seed, 1000)
     got = expect_tensor(student.dropout(x, 1.0, True), "dropout(x, 1.0)", shape=(1000,))
     if not torch.isfinite(got).all():
-        fail("dropout(x, 1.0) has NaN or inf entries",
-             "with p = 1 everything is dropped: return torch.zeros_like(x) (x * 0 / (1 - 1) is NaN)")
+        fail(
+            "dropout(x, 1.0) has NaN or inf entries",
+            "with p = 1 everything is dropped: return torch.zeros_like(x) (x * 0 / (1 - 1) is NaN)",
+        )
     if bool((got != 0).any()):
-        fail(f"dropout(x, 1.0) should be all zeros; {int((got != 0).sum())} of 1000 survived",
-             KEEP_HINT if bool((got == x).all()) else "with p = 1 every element is dropped")
+        fail(
+            f"dropout(x, 1.0) should be all zeros; {int((got != 0).sum())} of 1000 survived",
+            KEEP_HINT if bool((got == x).all()) else "with p = 1 every element is dropped",
+        )
 
 
 def test_dropout_gradient_flows_only_through_kept_units(student, spec, seed):
@@ -171,18 +204,28 @@ def test_dropout_gradient_flows_only_through_kept_units(student, spec, seed):
     out = expect_tensor(result["out"], "dropout(x, 0.4)", shape=(2000,))
     grad = result["grads"][0]
     if grad is None:
-        fail("no gradient reached x through dropout(x, 0.4)",
-             "compute the output from x with torch operations (x * mask / (1 - p)); .detach(), "
-             ".data or building a new tensor from values cuts the graph")
+        fail(
+            "no gradient reached x through dropout(x, 0.4)",
+            "compute the output from x with torch operations (x * mask / (1 - p)); .detach(), "
+            ".data or building a new tensor from values cuts the graph",
+        )
     kept = out != 0
     if not kept.any() or kept.all():
-        fail(f"dropout(x, 0.4) kept {int(kept.sum())} of 2000 elements: cannot check the gradient",
-             "about 60% should be kept")
+        fail(
+            f"dropout(x, 0.4) kept {int(kept.sum())} of 2000 elements: cannot check the gradient",
+            "about 60% should be kept",
+        )
     grad = expect_tensor(grad, "the gradient of dropout(x, 0.4) with respect to x", shape=(2000,))
     leaked = int((grad[~kept] != 0).sum())
     if leaked:
-        fail(f"the gradient reaches {leaked} of the {int((~kept).sum())} dropped elements",
-             "a dropped element does not affect the output, so its gradient must be 0: "
-             "multiply x by the mask")
-    assert_close(grad, grad_out * out / x, spec.tolerance(),
-                 what="d dropout(x, 0.4) / d x (expected grad_out · out / x: the scale of the forward pass)")
+        fail(
+            f"the gradient reaches {leaked} of the {int((~kept).sum())} dropped elements",
+            "a dropped element does not affect the output, so its gradient must be 0: "
+            "multiply x by the mask",
+        )
+    assert_close(
+        grad,
+        grad_out * out / x,
+        spec.tolerance(),
+        what="d dropout(x, 0.4) / d x (expected grad_out · out / x: the scale of the forward pass)",
+    )

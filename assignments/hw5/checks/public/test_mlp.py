@@ -5,11 +5,19 @@ import torch
 from grader.checking import assert_close, expect_tensor, fail, named_parameters
 
 F64 = torch.float64
-LAYERS = {"fc1.weight": (8, 10), "fc1.bias": (8,), "fc2.weight": (6, 8), "fc2.bias": (6,),
-          "fc3.weight": (3, 6), "fc3.bias": (3,)}
-EVAL_HINT = ("dropout is still active in eval mode: Dropout.forward must pass self.training to "
-             "dropout, and the Dropout modules must be attributes of the MLP (self.drop1 = ...), "
-             "not hidden in a plain list, so that model.eval() reaches them")
+LAYERS = {
+    "fc1.weight": (8, 10),
+    "fc1.bias": (8,),
+    "fc2.weight": (6, 8),
+    "fc2.bias": (6,),
+    "fc3.weight": (3, 6),
+    "fc3.bias": (3,),
+}
+EVAL_HINT = (
+    "dropout is still active in eval mode: Dropout.forward must pass self.training to "
+    "dropout, and the Dropout modules must be attributes of the MLP (self.drop1 = ...), "
+    "not hidden in a plain list, so that model.eval() reaches them"
+)
 
 
 def eval_forward(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -23,8 +31,10 @@ def mlp_parameters(model, layers: dict[str, tuple] = LAYERS) -> dict[str, torch.
     """The model's parameters by name, checked against the expected names and shapes."""
     params = named_parameters(model, "the MLP")
     if sorted(params) != sorted(layers):
-        fail(f"the MLP's parameters should be {sorted(layers)}, got {sorted(params)}",
-             "three nn.Linear layers named fc1, fc2, fc3; your Dropout has no parameters")
+        fail(
+            f"the MLP's parameters should be {sorted(layers)}, got {sorted(params)}",
+            "three nn.Linear layers named fc1, fc2, fc3; your Dropout has no parameters",
+        )
     for name, shape in layers.items():
         expect_tensor(params[name], f"parameter {name}", shape=shape)
     return {name: value.detach() for name, value in params.items()}
@@ -33,8 +43,13 @@ def mlp_parameters(model, layers: dict[str, tuple] = LAYERS) -> dict[str, torch.
 def test_relu_and_its_gradient(student, reference, spec):
     """relu(x) is max(x, 0), and its gradient is 1 where x > 0 and 0 where x < 0"""
     x = torch.randn(7, 5, dtype=F64)
-    assert_close(student.relu(x), reference.relu(x), spec.tolerance(), what="relu(x)",
-                 hint="x.clamp(min=0) or torch.maximum(x, torch.zeros_like(x))")
+    assert_close(
+        student.relu(x),
+        reference.relu(x),
+        spec.tolerance(),
+        what="relu(x)",
+        hint="x.clamp(min=0) or torch.maximum(x, torch.zeros_like(x))",
+    )
     grad_out = torch.randn(7, 5, dtype=F64)
     result = student.vjp(student.relu, x, grad_output=grad_out, wrt=[0])
     assert_close(result["grads"][0], grad_out * (x > 0), spec.tolerance(), what="d relu(x) / d x")
@@ -47,11 +62,15 @@ def test_mlp_has_three_linear_layers_and_two_dropouts(student, spec):
     for name, p in (("drop1", 0.2), ("drop2", 0.5)):
         layer = model.attr(name)
         if getattr(layer, "type_name", None) != "Dropout":
-            fail(f"model.{name} should be your Dropout module, got {layer!r:.100}",
-                 f"self.{name} = Dropout(dropout{name[-1]}) in MLP.__init__")
+            fail(
+                f"model.{name} should be your Dropout module, got {layer!r:.100}",
+                f"self.{name} = Dropout(dropout{name[-1]}) in MLP.__init__",
+            )
         if model.attr(f"{name}.p") != p:
-            fail(f"model.{name}.p should be {p}, got {model.attr(f'{name}.p')!r}",
-                 "dropout1 goes after the first hidden layer, dropout2 after the second")
+            fail(
+                f"model.{name}.p should be {p}, got {model.attr(f'{name}.p')!r}",
+                "dropout1 goes after the first hidden layer, dropout2 after the second",
+            )
 
 
 def test_mlp_forward_in_eval_mode(student, spec):
@@ -65,8 +84,13 @@ def test_mlp_forward_in_eval_mode(student, spec):
     expect_tensor(first, "model(x)", shape=(20, 3))
     if not torch.equal(first, second):
         fail("two calls of model(x) after model.eval() gave different outputs", EVAL_HINT)
-    assert_close(first, expected, spec.tolerance("float32"), what="model(x) after model.eval()",
-                 hint="fc1 → relu → drop1 → fc2 → relu → drop2 → fc3 (no relu after fc3)")
+    assert_close(
+        first,
+        expected,
+        spec.tolerance("float32"),
+        what="model(x) after model.eval()",
+        hint="fc1 → relu → drop1 → fc2 → relu → drop2 → fc3 (no relu after fc3)",
+    )
 
 
 def test_train_and_eval_reach_every_module(student):
@@ -76,16 +100,22 @@ def test_train_and_eval_reach_every_module(student):
     model.train()
     modes = {name or "model": module.training for name, module in model.named_modules()}
     if not all(modes.values()):
-        fail(f"after model.train() some modules are in eval mode: {modes}",
-             "call super().__init__() in every module and let nn.Module keep `training`")
+        fail(
+            f"after model.train() some modules are in eval mode: {modes}",
+            "call super().__init__() in every module and let nn.Module keep `training`",
+        )
     if torch.equal(model(x), model(x)):
-        fail("after model.train(), two calls of model(x) gave the same output: dropout is off",
-             "Dropout.forward must apply dropout when self.training is True")
+        fail(
+            "after model.train(), two calls of model(x) gave the same output: dropout is off",
+            "Dropout.forward must apply dropout when self.training is True",
+        )
     model.eval()
     modes = {name or "model": module.training for name, module in model.named_modules()}
     if any(modes.values()):
-        fail(f"after model.eval() some modules are still in training mode: {modes}",
-             "keep no `training` flag of your own: nn.Module.eval() sets it on every submodule")
+        fail(
+            f"after model.eval() some modules are still in training mode: {modes}",
+            "keep no `training` flag of your own: nn.Module.eval() sets it on every submodule",
+        )
     if not torch.equal(model(x), model(x)):
         fail("after model.eval(), two calls of model(x) gave different outputs", EVAL_HINT)
 
@@ -107,24 +137,45 @@ def test_l2_penalty_is_half_the_squared_weights(student, spec):
             return "you left out the ½: ½ Σ w² has the gradient w, so decay is weight_decay · w"
         return ""
 
-    assert_close(got, torch.tensor(weights / 2, dtype=got.dtype), spec.tolerance("float32"),
-                 what="l2_penalty(model)", hint_fn=which)
+    assert_close(
+        got,
+        torch.tensor(weights / 2, dtype=got.dtype),
+        spec.tolerance("float32"),
+        what="l2_penalty(model)",
+        hint_fn=which,
+    )
 
 
 def test_predict_switches_dropout_off(student, spec):
     """predict(model, x) gives the top class of the dropout-free output, the same every time"""
     model = student.MLP(10, 32, 32, 3, 0.5, 0.5)
-    params = mlp_parameters(model, {"fc1.weight": (32, 10), "fc1.bias": (32,),
-                                    "fc2.weight": (32, 32), "fc2.bias": (32,),
-                                    "fc3.weight": (3, 32), "fc3.bias": (3,)})
+    params = mlp_parameters(
+        model,
+        {
+            "fc1.weight": (32, 10),
+            "fc1.bias": (32,),
+            "fc2.weight": (32, 32),
+            "fc2.bias": (32,),
+            "fc3.weight": (3, 32),
+            "fc3.bias": (3,),
+        },
+    )
     x = torch.randn(200, 10)
     expected = eval_forward(params, x).argmax(1)
     for attempt in (1, 2):
-        got = expect_tensor(student.predict(model, x), "predict(model, x)", shape=(200,),
-                            hint="one class per row: model(x).argmax(dim=1)")
+        got = expect_tensor(
+            student.predict(model, x),
+            "predict(model, x)",
+            shape=(200,),
+            hint="one class per row: model(x).argmax(dim=1)",
+        )
         if got.is_floating_point() or not torch.equal(got.long(), expected):
             wrong = int((got.long() != expected).sum())
-            fail(f"predict(model, x), call {attempt}: {wrong} of 200 predictions differ from the "
-                 "top class of the model's dropout-free output",
-                 "call model.eval() (and use torch.no_grad()) before predicting: in training mode "
-                 "dropout makes predictions random" if wrong < 200 else "")
+            fail(
+                f"predict(model, x), call {attempt}: {wrong} of 200 predictions differ from the "
+                "top class of the model's dropout-free output",
+                "call model.eval() (and use torch.no_grad()) before predicting: in training mode "
+                "dropout makes predictions random"
+                if wrong < 200
+                else "",
+            )

@@ -7,20 +7,32 @@ def compare(student, reference, params: dict) -> None:
     got, expected = student.get_runs(params), reference.get_runs(params)
     what = f"get_runs({params!r})"
     if not isinstance(got, list) or any(not hasattr(r, "_fields") for r in got):
-        fail(f"{what} should return a list of named tuples, got {got!r:.200}",
-             "Run = collections.namedtuple('Run', params.keys()); [Run(*v) for v in product(...)]")
+        fail(
+            f"{what} should return a list of named tuples, got {got!r:.200}",
+            "Run = collections.namedtuple('Run', params.keys()); [Run(*v) for v in product(...)]",
+        )
     if [list(r._fields) for r in got] != [list(r._fields) for r in expected] or got != expected:
         shown = got if len(got) <= 6 else got[:6] + ["..."]
-        fail(f"{what} returned {shown!r:.300} ({len(got)} runs); expected {len(expected)} runs "
-             f"starting {expected[:3]!r:.200}",
-             "fields in the dictionary's key order, runs in itertools.product order (last key "
-             "fastest); read the keys from params, never assume 'lr' and 'batch_size'")
+        fail(
+            f"{what} returned {shown!r:.300} ({len(got)} runs); expected {len(expected)} runs "
+            f"starting {expected[:3]!r:.200}",
+            "fields in the dictionary's key order, runs in itertools.product order (last key "
+            "fastest); read the keys from params, never assume 'lr' and 'batch_size'",
+        )
 
 
 def test_get_runs_three_keys_in_dictionary_order(student, reference):
     """get_runs keeps unsorted key order and mixed value types with three keys"""
-    compare(student, reference, {"shuffle": [True, False], "lr": [0.1, 0.01, 0.001],
-                                 "device": ["cpu"], "batch_size": [10, 100]})
+    compare(
+        student,
+        reference,
+        {
+            "shuffle": [True, False],
+            "lr": [0.1, 0.01, 0.001],
+            "device": ["cpu"],
+            "batch_size": [10, 100],
+        },
+    )
 
 
 def test_get_runs_edge_cases(student, reference):

@@ -15,21 +15,34 @@ from grader.checking import (
     output_size_hint,
 )
 
-HARD_CODED = ("it is right on the public check's shapes but not on these: a size is probably "
-              "hard-coded; read every size from x.shape and weight.shape (and image_size)")
+HARD_CODED = (
+    "it is right on the public check's shapes but not on these: a size is probably "
+    "hard-coded; read every size from x.shape and weight.shape (and image_size)"
+)
 
 
 def conv_public_example(student) -> bool:
-    x, w, b = torch.randn(2, 3, 7, 6, dtype=torch.float64), torch.randn(4, 3, 3, 2, dtype=torch.float64), None
+    x, w, b = (
+        torch.randn(2, 3, 7, 6, dtype=torch.float64),
+        torch.randn(4, 3, 3, 2, dtype=torch.float64),
+        None,
+    )
     got = student.conv2d(x, w, b, 1, 0)
-    return isinstance(got, torch.Tensor) and got.shape == (2, 4, 5, 5) and torch.allclose(
-        got, F.conv2d(x, w, b))
+    return (
+        isinstance(got, torch.Tensor)
+        and got.shape == (2, 4, 5, 5)
+        and torch.allclose(got, F.conv2d(x, w, b))
+    )
 
 
 def pool_public_example(student) -> bool:
     x = torch.randn(2, 3, 8, 8, dtype=torch.float64)
     got = student.max_pool2d(x, 2, None, 0)
-    return isinstance(got, torch.Tensor) and got.shape == (2, 3, 4, 4) and torch.equal(got, F.max_pool2d(x, 2))
+    return (
+        isinstance(got, torch.Tensor)
+        and got.shape == (2, 3, 4, 4)
+        and torch.equal(got, F.max_pool2d(x, 2))
+    )
 
 
 def random_conv_case(rng: random.Random):
@@ -49,10 +62,13 @@ def test_conv_output_size_random_cases(student, seed):
         got = student.conv_output_size(size, kernel, stride, padding)
         expected = (size - kernel + 2 * padding) // stride + 1
         if got != expected or not isinstance(got, int):
-            fail(f"conv_output_size({size}, kernel_size={kernel}, stride={stride}, padding={padding}) "
-                 f"returned {got!r}, expected {expected}",
-                 output_size_hint(got, size=size, kernel=kernel, stride=stride, padding=padding)
-                 if isinstance(got, int) else "return an int: (W - K + 2 * P) // S + 1")
+            fail(
+                f"conv_output_size({size}, kernel_size={kernel}, stride={stride}, padding={padding}) "
+                f"returned {got!r}, expected {expected}",
+                output_size_hint(got, size=size, kernel=kernel, stride=stride, padding=padding)
+                if isinstance(got, int)
+                else "return an int: (W - K + 2 * P) // S + 1",
+            )
 
 
 def test_conv2d_random_shapes(student, spec, seed):
@@ -66,9 +82,19 @@ def test_conv2d_random_shapes(student, spec, seed):
         what = f"conv2d(x {xs}, weight {ws}, stride={stride}, padding={padding})"
         with hard_coded_hint(HARD_CODED, public_case_passes=lambda: conv_public_example(student)):
             got = student.conv2d(x, weight, bias, stride, padding)
-            expect_tensor(got, what, shape=tuple(expected.shape), hint=conv_shape_hint(
-                tuple(getattr(got, "shape", ())) or None, tuple(expected.shape), input_size=xs[2:],
-                kernel=ws[2:], stride=(stride, stride), padding=(padding, padding)))
+            expect_tensor(
+                got,
+                what,
+                shape=tuple(expected.shape),
+                hint=conv_shape_hint(
+                    tuple(getattr(got, "shape", ())) or None,
+                    tuple(expected.shape),
+                    input_size=xs[2:],
+                    kernel=ws[2:],
+                    stride=(stride, stride),
+                    padding=(padding, padding),
+                ),
+            )
         assert_close(got, expected, spec.tolerance(), what=what)
 
 
@@ -77,9 +103,12 @@ def test_conv2d_float32(student, spec, seed):
     rng = random.Random(seed)
     xs, ws, stride, padding = random_conv_case(rng)
     x, weight, bias = torch.randn(xs), torch.randn(ws), torch.randn(ws[0])
-    assert_close(student.conv2d(x, weight, bias, stride, padding),
-                 F.conv2d(x, weight, bias, stride=stride, padding=padding), spec.tolerance("float32"),
-                 what=f"conv2d on float32 x {xs}, weight {ws}, stride={stride}, padding={padding}")
+    assert_close(
+        student.conv2d(x, weight, bias, stride, padding),
+        F.conv2d(x, weight, bias, stride=stride, padding=padding),
+        spec.tolerance("float32"),
+        what=f"conv2d on float32 x {xs}, weight {ws}, stride={stride}, padding={padding}",
+    )
 
 
 def test_max_pool2d_random_shapes(student, spec, seed):
@@ -96,11 +125,26 @@ def test_max_pool2d_random_shapes(student, spec, seed):
         what = f"max_pool2d(x {shape}, kernel_size={kernel}, stride={stride}, padding={padding})"
         with hard_coded_hint(HARD_CODED, public_case_passes=lambda: pool_public_example(student)):
             got = student.max_pool2d(x, kernel, stride, padding)
-            expect_tensor(got, what, shape=tuple(expected.shape), hint=conv_shape_hint(
-                tuple(getattr(got, "shape", ())) or None, tuple(expected.shape), input_size=shape[2:],
-                kernel=(kernel, kernel), stride=(step, step), padding=(padding, padding)))
-        assert_close(got, expected, spec.tolerance(), what=what,
-                     hint="pad with -inf, and take the max over each kernel × kernel window")
+            expect_tensor(
+                got,
+                what,
+                shape=tuple(expected.shape),
+                hint=conv_shape_hint(
+                    tuple(getattr(got, "shape", ())) or None,
+                    tuple(expected.shape),
+                    input_size=shape[2:],
+                    kernel=(kernel, kernel),
+                    stride=(step, step),
+                    padding=(padding, padding),
+                ),
+            )
+        assert_close(
+            got,
+            expected,
+            spec.tolerance(),
+            what=what,
+            hint="pad with -inf, and take the max over each kernel × kernel window",
+        )
 
 
 def test_cnn_other_sizes(student, reference):
@@ -111,8 +155,14 @@ def test_cnn_other_sizes(student, reference):
         return isinstance(out, torch.Tensor) and out.shape == (2, 10)
 
     for kwargs, shape in (
-        (dict(in_channels=3, num_classes=5, image_size=28, channels=(4, 6), hidden=32), (3, 3, 28, 28)),
-        (dict(in_channels=1, num_classes=7, image_size=10, channels=(5, 3), hidden=16), (2, 1, 10, 10)),
+        (
+            dict(in_channels=3, num_classes=5, image_size=28, channels=(4, 6), hidden=32),
+            (3, 3, 28, 28),
+        ),
+        (
+            dict(in_channels=1, num_classes=7, image_size=10, channels=(5, 3), hidden=16),
+            (2, 1, 10, 10),
+        ),
     ):
         what = f"CNN({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
         with hard_coded_hint(HARD_CODED, public_case_passes=public_example):
@@ -120,8 +170,13 @@ def test_cnn_other_sizes(student, reference):
             got = sorted(tuple(t.shape) for t in named_parameters(model, what).values())
             expected = sorted(tuple(p.shape) for p in reference.CNN(**kwargs).parameters())
             if got != expected:
-                fail(f"the parameters of {what} have shapes {got}; expected {expected}",
-                     "use every constructor argument; the first Linear layer takes channels[1] × s × s "
-                     "inputs with s from conv_output_size")
-            expect_tensor(model(torch.rand(shape)), f"{what}(x) for x of shape {shape}",
-                          shape=(shape[0], kwargs["num_classes"]))
+                fail(
+                    f"the parameters of {what} have shapes {got}; expected {expected}",
+                    "use every constructor argument; the first Linear layer takes channels[1] × s × s "
+                    "inputs with s from conv_output_size",
+                )
+            expect_tensor(
+                model(torch.rand(shape)),
+                f"{what}(x) for x of shape {shape}",
+                shape=(shape[0], kwargs["num_classes"]),
+            )

@@ -14,9 +14,11 @@ from grader.checking import (
     training_budget,
 )
 
-FLATTEN_HINT = ("the first Linear layer takes channels[1] × s × s inputs, where s is the image size "
-                "after two conv + pool blocks: compute s with conv_output_size (s = 2 for 8×8 "
-                "images), never hard-code it")
+FLATTEN_HINT = (
+    "the first Linear layer takes channels[1] × s × s inputs, where s is the image size "
+    "after two conv + pool blocks: compute s with conv_output_size (s = 2 for 8×8 "
+    "images), never hard-code it"
+)
 
 
 def param_shapes(model, what: str = "CNN()") -> list[tuple[int, ...]]:
@@ -27,8 +29,9 @@ def test_cnn_output_shape(student):
     """CNN() maps a batch of 8×8 digit images (N, 1, 8, 8) to logits (N, 10)"""
     model = student.CNN()
     x = torch.rand(5, 1, 8, 8)
-    expect_tensor(model(x), "CNN()(x) for x of shape (5, 1, 8, 8)", shape=(5, 10),
-                  dtype=torch.float32)
+    expect_tensor(
+        model(x), "CNN()(x) for x of shape (5, 1, 8, 8)", shape=(5, 10), dtype=torch.float32
+    )
 
 
 def test_cnn_has_the_lenet_layers(student, reference):
@@ -37,9 +40,12 @@ def test_cnn_has_the_lenet_layers(student, reference):
     expected = sorted(tuple(p.shape) for p in reference.CNN().parameters())
     if got != expected:
         convs = [s for s in got if len(s) == 4]
-        hint = (FLATTEN_HINT if len(convs) == 2 and sorted(convs) == sorted(s for s in expected if len(s) == 4)
-                else "two Conv2d(kernel_size=3, padding=1) layers (in_channels → channels[0] → "
-                     "channels[1]), then Linear(·, hidden) and Linear(hidden, num_classes)")
+        hint = (
+            FLATTEN_HINT
+            if len(convs) == 2 and sorted(convs) == sorted(s for s in expected if len(s) == 4)
+            else "two Conv2d(kernel_size=3, padding=1) layers (in_channels → channels[0] → "
+            "channels[1]), then Linear(·, hidden) and Linear(hidden, num_classes)"
+        )
         fail(f"the parameters of CNN() have shapes {got}; expected {expected}", hint)
 
 
@@ -48,12 +54,17 @@ def test_cnn_dropout_only_in_train_mode(student):
     model = student.CNN(dropout=0.5)
     x = torch.rand(64, 1, 8, 8)
     if torch.equal(expect_tensor(model(x), "model(x)"), expect_tensor(model(x), "model(x)")):
-        fail("two forward passes of CNN(dropout=0.5) in train mode gave identical outputs: "
-             "no dropout is active", "add nn.Dropout(dropout) after the ReLU of the first Linear layer")
+        fail(
+            "two forward passes of CNN(dropout=0.5) in train mode gave identical outputs: "
+            "no dropout is active",
+            "add nn.Dropout(dropout) after the ReLU of the first Linear layer",
+        )
     model.method("eval")()
     if not torch.equal(expect_tensor(model(x), "model(x)"), expect_tensor(model(x), "model(x)")):
-        fail("two forward passes of CNN(dropout=0.5) in eval mode differ: dropout is still active",
-             "use nn.Dropout (it is switched off by model.eval()), or F.dropout(x, p, self.training)")
+        fail(
+            "two forward passes of CNN(dropout=0.5) in eval mode differ: dropout is still active",
+            "use nn.Dropout (it is switched off by model.eval()), or F.dropout(x, p, self.training)",
+        )
 
 
 def test_train_cnn_zeroes_gradients_and_reports_mean_losses(student, load_data, spec):
@@ -67,40 +78,68 @@ def test_train_cnn_zeroes_gradients_and_reports_mean_losses(student, load_data, 
         fail("CNN(dropout=0.0) has no parameters", "assign the layers as attributes of self")
     logits = expect_tensor(model(x), "model(x)", shape=(n, 10)).detach()
     if not torch.equal(logits, expect_tensor(model(x), "model(x)", shape=(n, 10)).detach()):
-        fail("CNN(dropout=0.0) gives different outputs for the same input in train mode",
-             "pass the dropout argument on: nn.Dropout(dropout), not a fixed probability")
+        fail(
+            "CNN(dropout=0.0) gives different outputs for the same input in train mode",
+            "pass the dropout argument on: nn.Dropout(dropout), not a fixed probability",
+        )
     loss = float(F.cross_entropy(logits.double(), y))
     # lr=0 and one full batch per epoch: the weights stay put, so both epochs see the same gradient
     losses = student.train_cnn(model, x, y, epochs=2, lr=0.0, batch_size=n)
-    if not (isinstance(losses, list) and len(losses) == 2 and all(isinstance(v, float) for v in losses)):
-        fail(f"train_cnn(..., epochs=2) should return a list of 2 floats, got {losses!r}",
-             "append the epoch's mean loss (a Python float: loss.item()) once per epoch")
+    if not (
+        isinstance(losses, list) and len(losses) == 2 and all(isinstance(v, float) for v in losses)
+    ):
+        fail(
+            f"train_cnn(..., epochs=2) should return a list of 2 floats, got {losses!r}",
+            "append the epoch's mean loss (a Python float: loss.item()) once per epoch",
+        )
     after = named_parameters(model, "CNN(dropout=0.0)")
     if after.keys() != before.keys() or any(not torch.equal(before[k], after[k]) for k in before):
         fail("train_cnn(..., lr=0.0) changed the weights", "pass the lr argument to the optimizer")
-    assert_close(torch.tensor(losses, dtype=torch.float64), torch.full((2,), loss, dtype=torch.float64),
-                 spec.tolerance("loss"), what="the epoch losses of train_cnn on one full batch",
-                 hint="return the mean cross-entropy over the epoch's samples (F.cross_entropy "
-                      "averages over the batch by default)")
+    assert_close(
+        torch.tensor(losses, dtype=torch.float64),
+        torch.full((2,), loss, dtype=torch.float64),
+        spec.tolerance("loss"),
+        what="the epoch losses of train_cnn on one full batch",
+        hint="return the mean cross-entropy over the epoch's samples (F.cross_entropy "
+        "averages over the batch by default)",
+    )
     grads = [model.attr(f"{name}.grad") for name in before]
-    grads = [g if g is None else expect_tensor(g, f"{name}.grad", shape=tuple(before[name].shape))
-             for name, g in zip(before, grads, strict=True)]
+    grads = [
+        g if g is None else expect_tensor(g, f"{name}.grad", shape=tuple(before[name].shape))
+        for name, g in zip(before, grads, strict=True)
+    ]
     if all(g is None or not bool(g.any()) for g in grads):
         return  # zeroed after each step (also correct): nothing left to compare
     if any(g is None for g in grads):
-        fail("after train_cnn only some parameters have a .grad", "call loss.backward() on the loss "
-             "of the whole model, and optimizer.zero_grad() on an optimizer over model.parameters()")
+        fail(
+            "after train_cnn only some parameters have a .grad",
+            "call loss.backward() on the loss "
+            "of the whole model, and optimizer.zero_grad() on an optimizer over model.parameters()",
+        )
     g_logits = (torch.softmax(logits.double(), 1) - F.one_hot(y, 10).double()) / n
     ref = student.vjp(model, x, grad_output=g_logits.float())["params"]
-    expected = torch.cat([(ref.get(k) if isinstance(ref.get(k), torch.Tensor)
-                           else torch.zeros_like(before[k])).flatten() for k in before])
+    expected = torch.cat(
+        [
+            (
+                ref.get(k) if isinstance(ref.get(k), torch.Tensor) else torch.zeros_like(before[k])
+            ).flatten()
+            for k in before
+        ]
+    )
     got = torch.cat([g.flatten() for g in grads])
     r = ratio(got, expected)
     if r is not None and abs(r - 2) < 1e-3:
-        fail("after 2 training steps the gradients are 2× the gradient of one step: they accumulate",
-             "call optimizer.zero_grad() before each loss.backward() (gradients add up otherwise)")
-    assert_close(got, expected, spec.tolerance("gradients"), batch_size=n,
-                 what="the parameters' .grad after train_cnn (all parameters, flattened)")
+        fail(
+            "after 2 training steps the gradients are 2× the gradient of one step: they accumulate",
+            "call optimizer.zero_grad() before each loss.backward() (gradients add up otherwise)",
+        )
+    assert_close(
+        got,
+        expected,
+        spec.tolerance("gradients"),
+        batch_size=n,
+        what="the parameters' .grad after train_cnn (all parameters, flattened)",
+    )
 
 
 def test_predict_uses_eval_mode(student):
@@ -110,37 +149,53 @@ def test_predict_uses_eval_mode(student):
     model.method("eval")()
     expected = expect_tensor(model(x), "model(x)", shape=(256, 10)).argmax(dim=1)
     model.method("train")()
-    got = expect_tensor(student.predict(model, x), "predict(model, x)", shape=(256,), dtype=torch.int64,
-                        hint="return logits.argmax(dim=1)")
+    got = expect_tensor(
+        student.predict(model, x),
+        "predict(model, x)",
+        shape=(256,),
+        dtype=torch.int64,
+        hint="return logits.argmax(dim=1)",
+    )
     differ = int((got != expected).sum())
     if differ:
-        fail(f"predict(model, x) differs from the eval-mode model's argmax on {differ} of 256 images",
-             "call model.eval() (dropout off) and use torch.no_grad() before predicting")
+        fail(
+            f"predict(model, x) differs from the eval-mode model's argmax on {differ} of 256 images",
+            "call model.eval() (dropout off) and use torch.no_grad() before predicting",
+        )
 
 
 def test_cnn_reaches_accuracy_on_digits(student, reference, spec, load_data, seed):
     """CNN trained with train_cnn reaches the test-accuracy threshold on digits in time"""
     split = load_data("digits", seed=0)
     x_train, x_test = split.images(split.x_train), split.images(split.x_test)
-    epochs, lr, batch_size = (int(spec.threshold("epochs")), spec.threshold("lr"),
-                              int(spec.threshold("batch_size")))
+    epochs, lr, batch_size = (
+        int(spec.threshold("epochs")),
+        spec.threshold("lr"),
+        int(spec.threshold("batch_size")),
+    )
     losses = {}
 
     def fit(impl):
         torch.manual_seed(seed)  # the reference starts from the RNG state the worker starts from
         model = impl.CNN()
-        losses[impl is student] = impl.train_cnn(model, x_train, split.y_train, epochs=epochs, lr=lr,
-                                                 batch_size=batch_size)
+        losses[impl is student] = impl.train_cnn(
+            model, x_train, split.y_train, epochs=epochs, lr=lr, batch_size=batch_size
+        )
         return impl.predict(model, x_test)
 
     try:
         check_training(
-            student, reference, fit, split.y_test, threshold=spec.threshold("min_test_accuracy"),
+            student,
+            reference,
+            fit,
+            split.y_test,
+            threshold=spec.threshold("min_test_accuracy"),
             **training_budget(spec),
             what=f"CNN() after train_cnn(epochs={epochs}, lr={lr:g}, batch_size={batch_size})",
             hint="if the loss does not fall: call optimizer.step() after loss.backward(), zero the "
-                 "gradients before backward (not between backward and step), and give the optimizer "
-                 "model.parameters(); if it falls but accuracy stays low: predict in eval mode")
+            "gradients before backward (not between backward and step), and give the optimizer "
+            "model.parameters(); if it falls but accuracy stays low: predict in eval mode",
+        )
     except CheckFailed as exc:
         mine = losses.get(True)
         if "held-out samples right" in exc.message and isinstance(mine, list):
