@@ -14,7 +14,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import numpy as np
 import torch
@@ -59,7 +59,7 @@ __all__ = [  # what check files use; nothing else of the engine
     "within_budget",
 ]
 
-T = TypeVar("T")
+Case = TypeVar("Case")
 
 
 class CheckFailed(AssertionError):
@@ -70,7 +70,7 @@ class CheckFailed(AssertionError):
         self.message, self.hint = message, hint
 
 
-def fail(message: str, hint: str = "") -> None:
+def fail(message: str, hint: str = "") -> NoReturn:
     raise CheckFailed(message, hint)
 
 
@@ -233,9 +233,9 @@ def hard_coded_hint(
 
 
 def public_case_first(
-    cases: Sequence[T],
-    check: Callable[[T], object],
-    why: Callable[[T], str],
+    cases: Sequence[Case],
+    check: Callable[[Case], object],
+    why: Callable[[Case], str],
     *,
     error_hint: Callable[[str], str] = hints.error_hint,
 ) -> None:

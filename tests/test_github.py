@@ -8,7 +8,7 @@ from conftest import run_cli
 
 from grader.cli import MIN_SCORE, main
 from grader.outputs.deliver import exit_status
-from grader.outputs.github import annotations, summary
+from grader.outputs.github import summary, workflow_commands
 from grader.outputs.schema import CheckResult, GradeResult
 
 BUGS = {
@@ -120,7 +120,7 @@ def test_annotations_escape_newlines_and_stop_at_ten_with_a_notice(tmp_path):
     result = result_with([(0, 1)] * 12)
     result.checks[0].message = "line one\nline two: 100%, done"
     result.notes = ["2 hidden checks run later"]
-    lines = annotations(result, module_file="tensor_ops.py", workspace=tmp_path)
+    lines = workflow_commands(result, module_file="tensor_ops.py", workspace=tmp_path)
     assert lines[0] == "::error title=hw1%3A check 0 (0/1)::line one%0Aline two: 100%25, done"
     assert sum(line.startswith("::error") for line in lines) == 10
     assert "::notice::2 more checks failed: see the job summary" in lines

@@ -24,7 +24,7 @@ from typing import Generic, TypeVar
 
 from grader.sandbox.client import Zygote
 
-T = TypeVar("T")
+Item = TypeVar("Item")
 GRACE_S = 30.0  # beyond the submission's own budget, which the fork enforces itself
 
 
@@ -37,8 +37,8 @@ class ForkExit:
 
 
 @dataclass
-class _Running(Generic[T]):
-    item: T
+class _Running(Generic[Item]):
+    item: Item
     pid: int
     slot: int
     kill_at: float
@@ -79,11 +79,11 @@ class JudgePool:
 
     def run(
         self,
-        items: Sequence[T],
-        work: Callable[[T, Zygote], None],
+        items: Sequence[Item],
+        work: Callable[[Item, Zygote], None],
         *,
         limit_s: float,
-        done: Callable[[T, ForkExit], None],
+        done: Callable[[Item, ForkExit], None],
         tick: Callable[[], None] = lambda: None,
         log_path: str = os.devnull,
     ) -> None:
@@ -153,7 +153,7 @@ class JudgePool:
 
     @staticmethod
     def _fork(
-        item: T, work: Callable[[T, Zygote], None], zygote: Zygote, log_path: str
+        item: Item, work: Callable[[Item, Zygote], None], zygote: Zygote, log_path: str
     ) -> tuple[int, int]:
         """Start one fork; returns (read end of a pipe that closes when it ends, its pid)."""
         sys.stdout.flush()

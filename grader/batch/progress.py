@@ -18,6 +18,7 @@ from rich.progress import (
     Progress,
     ProgressColumn,
     Task,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -57,7 +58,7 @@ class BatchProgress:
             auto_refresh=False,
             transient=False,
         )
-        self._task = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> BatchProgress:
         return self
@@ -83,7 +84,8 @@ class BatchProgress:
     def record(self, record: Record) -> None:
         self.counts[record.status] += 1
         counts = " ".join(f"{n} {s}" for s, n in sorted(self.counts.items()) if s != "graded")
-        self._progress.update(self._task, advance=1, counts=counts)
+        if self._task is not None:
+            self._progress.update(self._task, advance=1, counts=counts)
 
     def tick(self) -> None:
         self._progress.refresh()

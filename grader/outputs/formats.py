@@ -50,8 +50,8 @@ def to_junit(result: GradeResult) -> str:
         "errors": str(errors),
         "time": f"{result.duration_s:.3f}",
     }
-    root = ET.Element("testsuites", name="grader", **counts)
-    suite = ET.SubElement(root, "testsuite", name=result.assignment, skipped="0", **counts)
+    root = ET.Element("testsuites", {"name": "grader", **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": result.assignment, "skipped": "0", **counts})
     props = ET.SubElement(suite, "properties")
     meta = {
         "assignment": result.assignment,

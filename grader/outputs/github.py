@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from grader.outputs.redact import Audience, shown
@@ -47,7 +47,7 @@ def student_path(result: GradeResult, file: str, module_file: str, workspace: Pa
     return ""
 
 
-def annotations(result: GradeResult, *, module_file: str, workspace: Path) -> list[str]:
+def workflow_commands(result: GradeResult, *, module_file: str, workspace: Path) -> list[str]:
     """Workflow commands: `::error file=…,line=…,title=…::message` per check that did not pass."""
     lines = []
     failed = [c for c in result.checks if c.status != "passed"]
@@ -110,11 +110,15 @@ def summary(result: GradeResult) -> str:
 
 
 def report(
-    result: GradeResult, *, module_file: str, echo, env: Mapping[str, str] = os.environ
+    result: GradeResult,
+    *,
+    module_file: str,
+    echo: Callable[[str], object],
+    env: Mapping[str, str] = os.environ,
 ) -> None:
     """Emit the annotations through `echo` and append the summary to $GITHUB_STEP_SUMMARY."""
     workspace = Path(env.get("GITHUB_WORKSPACE") or Path.cwd())
-    for line in annotations(result, module_file=module_file, workspace=workspace):
+    for line in workflow_commands(result, module_file=module_file, workspace=workspace):
         echo(line)
     path = env.get("GITHUB_STEP_SUMMARY")
     if path:

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import html
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.markup import escape
 from rich.table import Table
 
 from grader.batch.records import NOT_GRADED_NORMALLY, Record
 from grader.outputs.gradebook import BINS, ClassSummary
 
+CHECK_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("check", "left"),
+    ("tier", "left"),
+    ("points", "right"),
+    ("pass rate", "right"),
+    ("mean", "right"),
+)
 RECORD_STYLE = {
     "graded": "green",
     "crashed": "red",
@@ -40,13 +47,7 @@ def print_summary(summary: ClassSummary, console: Console) -> None:
         )
     )
     table = Table(title="checks", title_justify="left", header_style="bold")
-    for name, justify in (
-        ("check", "left"),
-        ("tier", "left"),
-        ("points", "right"),
-        ("pass rate", "right"),
-        ("mean", "right"),
-    ):
+    for name, justify in CHECK_COLUMNS:
         table.add_column(name, justify=justify)
     for c in summary.checks:
         rate = c.pass_rate
