@@ -32,8 +32,10 @@ def _forward_in_place(self, x):
 Linear.forward = _forward_in_place
 """
 VALUE_ERROR = (
-    'raise ValueError(f"expected an input whose last dimension is {self.in_features} "\n'
-    '                             f"(in_features), got shape {tuple(x.shape)}")'
+    "raise ValueError(\n"
+    '                f"expected an input whose last dimension is {self.in_features} "\n'
+    '                f"(in_features), got shape {tuple(x.shape)}"\n'
+    "            )"
 )
 
 # mistake -> (change of the reference, code appended to it, {lost check: text its hint contains})

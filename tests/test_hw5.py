@@ -79,7 +79,7 @@ MISTAKES = {
     ),
     "l2_penalty_with_biases": (
         {
-            "(m.weight ** 2).sum() for m in model.modules() if isinstance(m, nn.Linear)": "(q ** 2).sum() for q in model.parameters()"
+            "(m.weight**2).sum() for m in model.modules() if isinstance(m, nn.Linear)": "(q**2).sum() for q in model.parameters()"
         },
         {L2: "weight decay applies to the weights only: leave the biases out"},
     ),

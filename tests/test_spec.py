@@ -1,5 +1,10 @@
 """assignment.toml: parsed into a typed spec, rejected with a message naming file and key."""
 
+import ast
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 from conftest import COURSE
 
@@ -93,3 +98,29 @@ def test_total_points_come_from_the_check_files_and_the_points_table():
     spec = load_assignment(COURSE, "hw1")
     assert len(spec.check_ids()) >= 12
     assert spec.total_points() == sum(spec.points_for(c) for c in spec.check_ids())
+
+
+def test_only_the_checks_hidden_folder_makes_a_check_hidden(grade_with):
+    """A course that itself lives under a folder called `hidden` keeps its public checks public."""
+    root = Path(tempfile.mkdtemp(prefix=".grader-tier-", dir=COURSE.parent))
+    try:
+        course = root / "hidden" / "course"
+        for part in ("assignments/hw1", "reference/hw1"):
+            shutil.copytree(COURSE / part, course / part)
+        result = grade_with("hw1", course / "reference/hw1", course=course)
+        tiers = {c.id: c.tier for c in result.checks}
+        spec = load_assignment(COURSE, "hw1")
+        public = {c for c in spec.check_ids() if c not in hidden_ids(spec)}
+        assert {c for c, t in tiers.items() if t == "public"} == public and public
+        assert {c for c, t in tiers.items() if t == "hidden"} == hidden_ids(spec)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def hidden_ids(spec) -> set[str]:
+    return {
+        n.name
+        for path in (spec.checks_dir / "hidden").rglob("test_*.py")
+        for n in ast.parse(path.read_text()).body
+        if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")
+    }

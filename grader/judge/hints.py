@@ -54,7 +54,7 @@ def scale_hint(got: torch.Tensor, expected: torch.Tensor, batch_size: int | None
     return f"your result is the expected one scaled by {r:.4g}: a constant factor is off"
 
 
-def shape_hint(got_shape: tuple, expected_shape: tuple) -> str:
+def shape_hint(got_shape: tuple[int, ...], expected_shape: tuple[int, ...]) -> str:
     """Transposed results, and sizes that look hard-coded."""
     if len(got_shape) == len(expected_shape) >= 2 and tuple(got_shape) == tuple(
         expected_shape[:-2]
@@ -98,13 +98,13 @@ def output_size_hint(
 
 
 def conv_shape_hint(
-    got_shape: tuple | None,
-    expected_shape: tuple,
+    got_shape: tuple[int, ...] | None,
+    expected_shape: tuple[int, ...],
     *,
-    input_size: tuple,
-    kernel: tuple,
-    stride: tuple,
-    padding: tuple,
+    input_size: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
 ) -> str:
     """`output_size_hint` for the first trailing (spatial) dimension that differs.
 

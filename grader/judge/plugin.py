@@ -2,8 +2,8 @@
 
 Fixtures for check files: `student` (the proxy), `reference` (the reference module,
 judge side), `spec` (the AssignmentSpec), `seed` (this check's seed). Every check
-becomes one `CheckResult`; a check's tier is `hidden` when its file lies under a
-`hidden/` folder, `public` otherwise.
+becomes one `CheckResult`; a check's tier is `hidden` when its file lies under the
+assignment's `checks/hidden/` folder, `public` otherwise.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import importlib.util
 import random
 import sys
 import time
+from collections.abc import Callable, Generator
 from pathlib import Path
 from types import ModuleType
+from typing import Any, TypedDict
 
 import numpy as np
 import pytest
@@ -26,7 +28,7 @@ from grader.errors import ConfigError, SandboxError
 from grader.judge import hints
 from grader.judge.forbidden import ForbiddenAPIUsed
 from grader.judge.proxy import Session, Student, StudentError
-from grader.judge.replay import ReplayMiss
+from grader.judge.replay import ReferenceObject, ReferenceSource, ReplayMiss
 from grader.outputs.schema import CheckResult
 from grader.sandbox.client import WorkerLost
 from grader.spec import AssignmentSpec
@@ -50,6 +52,8 @@ def load_reference(spec: AssignmentSpec) -> ModuleType:
     if name in sys.modules:
         return sys.modules[name]
     module_spec = importlib.util.spec_from_file_location(name, path)
+    # a .py file always gets a spec with a source loader
+    assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module
     module_spec.loader.exec_module(module)
@@ -85,6 +89,17 @@ def verdict(exc: BaseException | None) -> tuple[str, str, str, str, int]:
     )
 
 
+class _Run(TypedDict):
+    """One check's run, kept on its pytest item from the protocol hook to the report hook."""
+
+    start: float  # time.perf_counter() when it started
+    exc: BaseException | None  # the first exception it ended with
+    seed: int
+
+
+_RUN = pytest.StashKey[_Run]()
+
+
 class GraderPlugin:
     """Runs in the judge; never imports student code."""
 
@@ -94,13 +109,13 @@ class GraderPlugin:
         session: Session,
         base_seed: int,
         data_dir: str | None = None,
-        references=None,
-        on_check=None,
+        references: ReferenceSource | None = None,
+        on_check: Callable[[CheckResult], None] | None = None,
     ):
         self._spec, self.session, self.base_seed = spec, session, base_seed
         self.on_check = on_check  # called with each CheckResult as its check finishes
         self.data_dir = data_dir or spec.data_dir
-        self._datasets: dict = {}
+        self._datasets: dict[tuple[str, tuple[tuple[str, Any], ...]], data.Split] = {}
         self.results: list[CheckResult] = []
         self.collect_errors: list[str] = []
         self.config_errors: list[str] = []  # a check found the course misconfigured
@@ -114,7 +129,7 @@ class GraderPlugin:
         return Student(self.session)
 
     @pytest.fixture
-    def reference(self, request) -> ModuleType:
+    def reference(self, request: pytest.FixtureRequest) -> ModuleType | ReferenceObject:
         if self.references is not None:
             return self.references.for_check(request.node.name)
         if self._reference is None:
@@ -126,10 +141,10 @@ class GraderPlugin:
         return self._spec
 
     @pytest.fixture
-    def load_data(self):
+    def load_data(self) -> Callable[..., data.Split]:
         """`load_data(name="digits", seed=0, ...)`: a cached `grader.data.Split`."""
 
-        def load(name: str = "digits", **kwargs) -> data.Split:
+        def load(name: str = "digits", **kwargs: Any) -> data.Split:
             key = (name, tuple(sorted(kwargs.items())))
             if key not in self._datasets:
                 self._datasets[key] = data.load(name, data_dir=self.data_dir, **kwargs)
@@ -138,7 +153,7 @@ class GraderPlugin:
         return load
 
     @pytest.fixture
-    def seed(self, request) -> int:
+    def seed(self, request: pytest.FixtureRequest) -> int:
         return check_seed(self.base_seed, request.node.name)
 
     # -- hooks ----------------------------------------------------------------------------
@@ -146,24 +161,27 @@ class GraderPlugin:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         items.sort(key=lambda item: (self._tier(item) == "hidden", item.path.name))
 
-    def pytest_collectreport(self, report) -> None:
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.collect_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
 
-    @staticmethod
-    def _tier(item: pytest.Item) -> str:
-        return "hidden" if "hidden" in Path(item.path).parts else "public"
+    def _tier(self, item: pytest.Item) -> str:
+        """`hidden` for a check under the assignment's checks/hidden/, wherever the course is."""
+        hidden = (self._spec.checks_dir / "hidden").resolve()
+        return "hidden" if Path(item.path).resolve().is_relative_to(hidden) else "public"
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item, nextitem):
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, None]:
         seed = check_seed(self.base_seed, item.name)
         torch.manual_seed(seed)
         np.random.seed(seed)
         random.seed(seed)
         self.session.begin_check(seed)
-        item._grader = {"start": time.perf_counter(), "exc": None, "seed": seed}
+        item.stash[_RUN] = _Run(start=time.perf_counter(), exc=None, seed=seed)
         yield
-        info = item._grader
+        info = item.stash[_RUN]
         status, message, hint, file, line = verdict(info["exc"])
         doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
         name = doc[0].strip() if doc else item.name.removeprefix("test_").replace("_", " ")
@@ -188,10 +206,12 @@ class GraderPlugin:
             self.on_check(self.results[-1])
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call):
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, object, None]:
         yield
-        if call.excinfo is not None and item._grader["exc"] is None:
-            item._grader["exc"] = call.excinfo.value
+        if call.excinfo is not None and item.stash[_RUN]["exc"] is None:
+            item.stash[_RUN]["exc"] = call.excinfo.value
             if isinstance(call.excinfo.value, ConfigError):  # e.g. no data_dir: stop the run
                 self.config_errors.append(f"{item.name}: {call.excinfo.value}")
                 item.session.shouldstop = "configuration error"

@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
 
 from grader.judge.forbidden import Policy
 from grader.sandbox import wire
-from grader.sandbox.client import WorkerLost, WorkerProcess, Zygote
+from grader.sandbox.client import WorkerLost, WorkerProcess, WorkerSource
 from grader.sandbox.limits import Limits
 
 
 class StudentError(Exception):
     """Student code raised an exception (inside the worker)."""
 
-    def __init__(self, info: dict, what: str):
+    def __init__(self, info: dict[str, Any], what: str):
         self.type_name = str(info.get("type", "Exception"))
         self.message = str(info.get("message", ""))
         self.traceback = str(info.get("traceback", ""))
@@ -44,7 +45,7 @@ class Session:
 
     def __init__(
         self,
-        zygote: Zygote,
+        zygote: WorkerSource,
         *,
         workdir: str,
         module: str,
@@ -119,7 +120,7 @@ class Session:
         return "".join(self.outputs)
 
     @contextlib.contextmanager
-    def time_limit(self, seconds: float):
+    def time_limit(self, seconds: float) -> Iterator[None]:
         """Allow the requests inside the block `seconds` each (e.g. a training run)."""
         old, self.timeout = self.timeout, seconds
         try:
@@ -130,7 +131,11 @@ class Session:
     # -- requests -------------------------------------------------------------------------
 
     def _send(
-        self, message: dict, what: str, values: dict | None = None, origin: str | None = None
+        self,
+        message: dict[str, Any],
+        what: str,
+        values: dict[str, Any] | None = None,
+        origin: str | None = None,
     ) -> Any:
         """One request; `origin` is the student's top-level name it goes through (for
         `[forbidden] only_in`); handles in the reply inherit it."""
@@ -161,7 +166,7 @@ class Session:
                 f"your code returned something unreadable from {what}: {exc}"
             ) from None
 
-    def _encode_handle(self, obj: Any) -> dict:
+    def _encode_handle(self, obj: Any) -> dict[str, int]:
         if isinstance(obj, RemoteObject):
             if obj._generation != self.generation:
                 raise WorkerLost(
@@ -171,7 +176,7 @@ class Session:
             return {"__handle__": obj._id}
         raise TypeError(f"cannot send a {type(obj).__name__} to the student's code")
 
-    def _decode_handle(self, data: dict) -> RemoteObject:
+    def _decode_handle(self, data: dict[str, Any]) -> RemoteObject:
         return RemoteObject(
             self,
             data["__handle__"],
@@ -205,11 +210,16 @@ class Student:
 
     def put(self, value: Any) -> RemoteObject:
         """Store `value` in the worker and return a handle to it (to avoid resending it)."""
-        return self._session._send({"op": "put"}, "storing an input", {"value": value})
+        handle = self._session._send({"op": "put"}, "storing an input", {"value": value})
+        return cast(RemoteObject, handle)  # what the worker sends for a kept value
 
     def vjp(
-        self, fn: RemoteRef | RemoteObject, *args: Any, grad_output: Any, wrt: list[int] = ()
-    ) -> dict:
+        self,
+        fn: RemoteRef | RemoteObject,
+        *args: Any,
+        grad_output: Any,
+        wrt: Sequence[int] = (),
+    ) -> dict[str, Any]:
         """Run `fn(*args)` (student code), then backward with `grad_output`.
 
         Returns {"out": tensor, "grads": [grad of args[i] for i in wrt],
@@ -218,14 +228,15 @@ class Student:
         if isinstance(fn, RemoteRef) and fn._handle is None:  # as a call would: static check
             self._session.forbidden.check_static(fn._path[0])
         target = fn._target()
-        return self._session._send(
+        result = self._session._send(
             {"op": "vjp", "target": target, "wrt": list(wrt)},
             f"{fn._describe()} (forward and backward)",
             {"args": list(args), "grad_output": grad_output},
             origin=fn._origin(),
         )
+        return cast(dict[str, Any], result)  # what the worker's vjp returns
 
-    def time_limit(self, seconds: float):
+    def time_limit(self, seconds: float) -> contextlib.AbstractContextManager[None]:
         """Context manager: each request inside may take up to `seconds` (judge's clock)."""
         return self._session.time_limit(seconds)
 
@@ -241,7 +252,7 @@ class RemoteRef:
     def __init__(self, session: Session, handle: RemoteObject | None, path: list[str]):
         self._session, self._handle, self._path = session, handle, path
 
-    def _target(self) -> dict:
+    def _target(self) -> dict[str, Any]:
         if self._handle is None:
             return {"path": self._path}
         return {
@@ -266,9 +277,9 @@ class RemoteRef:
 
     def keep(self, *args: Any, **kwargs: Any) -> RemoteObject:
         """Call, but leave the result in the worker and return a handle to it."""
-        return self._call(args, kwargs, keep=True)
+        return cast(RemoteObject, self._call(args, kwargs, keep=True))  # a kept result: a handle
 
-    def _call(self, args: tuple, kwargs: dict, keep: bool) -> Any:
+    def _call(self, args: tuple[Any, ...], kwargs: dict[str, Any], keep: bool) -> Any:
         if self._handle is None:
             self._session.forbidden.check_static(self._path[0])
         return self._session._send(
@@ -292,6 +303,14 @@ class RemoteRef:
 
 class RemoteObject:
     """An object that lives in the worker (a module, a model, ...)."""
+
+    # set in __init__ with object.__setattr__ (this class's __setattr__ sets the worker's)
+    _session: Session
+    _origin_name: str | None
+    _id: int
+    _type: str
+    _repr: str
+    _generation: int
 
     def __init__(
         self, session: Session, hid: int, type_name: str, text: str, origin: str | None = None
@@ -317,7 +336,7 @@ class RemoteObject:
         """`repr()` of the object, as computed in the worker when it was returned."""
         return self._repr
 
-    def _target(self) -> dict:
+    def _target(self) -> dict[str, Any]:
         return {"__handle__": self._session._encode_handle(self)["__handle__"], "path": []}
 
     def _describe(self) -> str:

@@ -23,9 +23,10 @@ import json
 import math
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol, TypedDict
 
 import numpy as np
 import torch
@@ -55,7 +56,7 @@ def tape_path(checks_dir: Path) -> Path:
 # ----------------------------------------------------------------------------- values
 
 
-def _encode(value: Any, blobs: list[bytes], handle) -> Any:
+def _encode(value: Any, blobs: list[bytes], handle: Callable[[Any], Any]) -> Any:
     return wire.encode(value, blobs, handle)
 
 
@@ -98,7 +99,7 @@ def sketch(value: Any) -> Any:
     return {"type": type(value).__name__}
 
 
-def sketches_close(a: Any, b: Any) -> bool:
+def sketches_close(a: object, b: object) -> bool:
     """Same structure, same exact parts, float parts within SKETCH_RTOL."""
     if isinstance(a, dict) and isinstance(b, dict):
         if a.keys() != b.keys():
@@ -120,14 +121,14 @@ def sketches_close(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _close(x: Any, y: Any, scale: Any = 0.0) -> bool:
+def _close(x: float | str, y: float | str, scale: float | str = 0.0) -> bool:
     if isinstance(x, str) or isinstance(y, str):
         return x == y
     scale = abs(scale) if isinstance(scale, (int, float)) else 0.0
     return abs(x - y) <= SKETCH_RTOL * max(abs(x), abs(y), 1e-3 * scale) + 1e-12
 
 
-def _rng_state() -> dict:
+def _rng_state() -> dict[str, Any]:
     return {
         "torch": torch.get_rng_state(),
         "numpy": np.random.get_state(),
@@ -135,9 +136,9 @@ def _rng_state() -> dict:
     }
 
 
-def _rng_changes(before: dict) -> dict:
+def _rng_changes(before: dict[str, Any]) -> dict[str, Any]:
     after = _rng_state()
-    changed = {}
+    changed: dict[str, Any] = {}
     if not torch.equal(before["torch"], after["torch"]):
         changed["torch"] = after["torch"]
     b, a = before["numpy"], after["numpy"]
@@ -148,7 +149,7 @@ def _rng_changes(before: dict) -> dict:
     return changed
 
 
-def _apply_rng(state: dict) -> None:
+def _apply_rng(state: dict[str, Any]) -> None:
     if "torch" in state:
         torch.set_rng_state(state["torch"])
     if "numpy" in state:
@@ -158,7 +159,7 @@ def _apply_rng(state: dict) -> None:
         random.setstate((version, tuple(internal), gauss))
 
 
-def _exception(raised: dict) -> Exception:
+def _exception(raised: dict[str, Any]) -> Exception:
     kind = getattr(builtins, raised.get("type", ""), None)
     if isinstance(kind, type) and issubclass(kind, Exception):
         return kind(raised.get("message", ""))
@@ -171,6 +172,11 @@ def _exception(raised: dict) -> Exception:
 class ReferenceObject:
     """What a check's `reference` is in a release or while recording: the module or an object
     it returned. Attribute reads, calls and attribute writes go through the tape."""
+
+    # set in __init__ with object.__setattr__ (this class's __setattr__ goes to the tape)
+    _driver: _Driver
+    _oid: int
+    _label: str
 
     def __init__(self, driver: _Driver, oid: int, label: str):
         object.__setattr__(self, "_driver", driver)
@@ -207,11 +213,11 @@ class _Driver:
     def _describe(self, oid: int, op: str, name: str) -> str:
         return ("setting " if op == "set" else "") + f"`{self._label(oid, op, name)}`"
 
-    def _proxy(self, data: dict) -> ReferenceObject:
+    def _proxy(self, data: dict[str, Any]) -> ReferenceObject:
         oid = data["__handle__"]
         return ReferenceObject(self, oid, self.labels.get(oid, str(data.get("type", "object"))))
 
-    def _arg_handle(self, obj: Any) -> dict:
+    def _arg_handle(self, obj: Any) -> dict[str, int]:
         if isinstance(obj, ReferenceObject) and obj._driver is self:
             return {"__handle__": obj._oid}
         what = (
@@ -225,17 +231,23 @@ class _Driver:
             "and objects the reference itself returned"
         )
 
-    def encode_args(self, args: tuple, kwargs: dict) -> tuple[Any, list[bytes], str]:
+    def encode_args(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[Any, list[bytes], str]:
         blobs: list[bytes] = []
         data = _encode([list(args), kwargs], blobs, self._arg_handle)
         return data, blobs, _digest(data, blobs)
 
-    def request(self, oid: int, op: str, name: str, args: tuple, kwargs: dict) -> Any:
+    def request(
+        self, oid: int, op: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         raise NotImplementedError
 
 
 class _RecordingDriver(_Driver):
-    def __init__(self, check: str, module: ModuleType, blobs: list[bytes], events: list[dict]):
+    def __init__(
+        self, check: str, module: ModuleType, blobs: list[bytes], events: list[dict[str, Any]]
+    ):
         super().__init__(check, blobs)
         self.live: dict[int, Any] = {0: module}
         self.oids: dict[int, int] = {id(module): 0}  # the same live object keeps its id
@@ -256,7 +268,9 @@ class _RecordingDriver(_Driver):
             self.labels[oid] = self.label or type(obj).__name__
         return {"__handle__": oid, "type": self.labels[oid]}
 
-    def request(self, oid: int, op: str, name: str, args: tuple, kwargs: dict) -> Any:
+    def request(
+        self, oid: int, op: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         data, blobs, digest = self.encode_args(args, kwargs)
         live_args, live_kwargs = wire.decode(data, blobs, lambda d: self.live[d["__handle__"]])
         target = self.live[oid]
@@ -273,7 +287,7 @@ class _RecordingDriver(_Driver):
         except Exception as exc:  # the reference raised: replay raises the same
             raised = {"type": type(exc).__name__, "message": str(exc)}
         seconds = time.perf_counter() - start
-        event = {
+        event: dict[str, Any] = {
             "target": oid,
             "op": op,
             "name": name,
@@ -302,15 +316,19 @@ class _RecordingDriver(_Driver):
 
 
 class _ReplayDriver(_Driver):
-    def __init__(self, check: str, events: list[dict], blobs: list[bytes], stats: dict):
+    def __init__(
+        self, check: str, events: list[dict[str, Any]], blobs: list[bytes], stats: ReplayStats
+    ):
         super().__init__(check, blobs)
         self.events, self.used, self.stats = events, [False] * len(events), stats
 
-    def _proxy(self, data: dict) -> ReferenceObject:
+    def _proxy(self, data: dict[str, Any]) -> ReferenceObject:
         self.labels.setdefault(data["__handle__"], str(data.get("type", "reference object")))
         return super()._proxy(data)
 
-    def request(self, oid: int, op: str, name: str, args: tuple, kwargs: dict) -> Any:
+    def request(
+        self, oid: int, op: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         _, _, digest = self.encode_args(args, kwargs)
         same = [
             i
@@ -346,13 +364,27 @@ class _ReplayDriver(_Driver):
 # ----------------------------------------------------------------------------- sources
 
 
+class ReplayStats(TypedDict):
+    """How a `Replay` matched the requests: exactly, or close (last-bit different inputs)."""
+
+    exact: int
+    close: int
+    close_checks: set[str]  # the checks with a close match
+
+
+class ReferenceSource(Protocol):
+    """Where checks' `reference` comes from: a `Recording` or a `Replay`."""
+
+    def for_check(self, check: str) -> ReferenceObject: ...
+
+
 class Recording:
     """A `reference` source for the judge that records every answer of the live reference."""
 
     def __init__(self, module: ModuleType):
         self.module = module
         self.blobs: list[bytes] = []
-        self.checks: dict[str, list[dict]] = {}
+        self.checks: dict[str, list[dict[str, Any]]] = {}
         self.notes: list[str] = []
 
     def for_check(self, check: str) -> ReferenceObject:
@@ -389,7 +421,7 @@ class Replay:
             if tape.get("format") != TAPE_FORMAT:
                 raise ValueError(f"format {tape.get('format')!r}, expected {TAPE_FORMAT}")
             self.blobs = [base64.b64decode(b) for b in tape["blobs"]]
-            self.checks: dict[str, list[dict]] = tape["checks"]
+            self.checks: dict[str, list[dict[str, Any]]] = tape["checks"]
             hidden = tape["hidden"]
             recorded_seed = int(tape["seed"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -402,8 +434,8 @@ class Replay:
                 f"this release recorded the reference's answers for seed "
                 f"{recorded_seed} only: run without --seed (or with --seed {recorded_seed})"
             )
-        self.stats = {"exact": 0, "close": 0, "close_checks": set()}
-        self.notes = []
+        self.stats: ReplayStats = {"exact": 0, "close": 0, "close_checks": set()}
+        self.notes: list[str] = []
         if hidden.get("checks"):
             self.notes.append(
                 f"{hidden['checks']} hidden checks ({hidden['points']:g} points) are not in this "

@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,9 @@ from grader.intake.submission import prepare
 from grader.judge.forbidden import Policy
 from grader.judge.plugin import GraderPlugin
 from grader.judge.proxy import Session
-from grader.judge.replay import release_source
-from grader.outputs.schema import GradeResult
-from grader.sandbox.client import Zygote
+from grader.judge.replay import ReferenceSource, release_source
+from grader.outputs.schema import CheckResult, GradeResult
+from grader.sandbox.client import WorkerSource
 from grader.spec import AssignmentSpec
 
 torch.set_num_threads(1)  # deterministic, and the same conditions as the worker's
@@ -39,12 +40,12 @@ def grade(
     submission: Path | None,
     *,
     course: Path,
-    zygote: Zygote,
+    zygote: WorkerSource,
     seed: int | None = None,
-    masks: list[str] = (),
+    masks: Sequence[str] = (),
     data_dir: str | None = None,
-    references=None,
-    on_check=None,
+    references: ReferenceSource | None = None,
+    on_check: Callable[[CheckResult], None] | None = None,
 ) -> GradeResult:
     """Grade `submission` (default: the assignment's stub) against `spec`'s checks.
 

@@ -15,11 +15,12 @@ import sys
 import tempfile
 import threading
 import time
+from typing import Any, Protocol
 
 from grader.errors import GraderError, SandboxError
 from grader.sandbox.limits import Limits
 
-SIGNAL_REASONS = {
+SIGNAL_REASONS: dict[int, str] = {
     signal.SIGKILL: "it was killed (SIGKILL), usually for going over the memory limit",
     signal.SIGXCPU: "it used up its CPU time limit",
     signal.SIGXFSZ: "it wrote a file larger than the file-size limit",
@@ -66,8 +67,8 @@ class WorkerProcess:
         self.dead = False
 
     def request(
-        self, message: dict, blobs: list[bytes], timeout: float | None, what: str
-    ) -> tuple[dict, list[bytes]]:
+        self, message: dict[str, Any], blobs: list[bytes], timeout: float | None, what: str
+    ) -> tuple[dict[str, Any], list[bytes]]:
         """Send one request and wait for its reply, killing the worker after `timeout` s."""
         from grader.sandbox import wire
 
@@ -146,6 +147,27 @@ def _read_status(fd: int, wait: float = 2.0) -> str:
     return chunks.decode(errors="replace")
 
 
+class WorkerSource(Protocol):
+    """What a judge gets its workers from: a `Zygote`, or a stand-in with the same `spawn`
+    (such as a batch's per-submission time budget).
+
+    `spawn` returns the live worker and its hello, the worker's first message: `ok` and
+    `error` (how importing the submission went) and `notes`, or `ok` false and `lost` (the
+    worker was lost while importing). The hello is the worker's word, not validated here.
+    """
+
+    def spawn(
+        self,
+        *,
+        workdir: str,
+        module: str,
+        limits: Limits,
+        forbidden: list[str],
+        masks: list[str],
+        seed: int,
+    ) -> tuple[WorkerProcess, dict[str, Any]]: ...
+
+
 class Zygote:
     """A clean, torch-warmed process that forks workers; start it early, it takes ~2 s.
 
@@ -153,7 +175,7 @@ class Zygote:
         worker, hello = zygote.spawn(...)
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         self._stderr = tempfile.TemporaryFile()  # a file, not a pipe: it can never fill and block
@@ -201,7 +223,7 @@ class Zygote:
         forbidden: list[str],
         masks: list[str],
         seed: int,
-    ) -> tuple[WorkerProcess, dict]:
+    ) -> tuple[WorkerProcess, dict[str, Any]]:
         """Fork a fresh worker for the submission in `workdir`; returns it and its hello."""
         from grader.sandbox import wire
 

@@ -27,7 +27,7 @@ UID_BASE = 200_000  # unprivileged uids for workers: UID_BASE + the monitor's (g
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
 
 
-def _call(name: str, *args) -> None:
+def _call(name: str, *args: object) -> None:
     if _libc is None:
         raise OSError(f"{name} needs Linux")
     if getattr(_libc, name)(*args) != 0:
@@ -37,8 +37,10 @@ def _call(name: str, *args) -> None:
 
 def _mount(
     source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None
-):
-    enc = lambda s: s.encode() if s is not None else None  # noqa: E731
+) -> None:
+    def enc(s: str | None) -> bytes | None:
+        return s.encode() if s is not None else None
+
     _call("mount", enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data))
 
 
@@ -84,7 +86,10 @@ def _private_scratch(workdir: str) -> list[str]:
     """Empty tmpfs over /tmp, /var/tmp, /dev/shm; the work folder (and Python, if it lives
     there, e.g. a venv under /tmp) is bound back in place."""
     scratch = [f for f in SCRATCH_DIRS if os.path.isdir(f) and not os.path.islink(f)]
-    under = lambda p: any(p == f or p.startswith(f + os.sep) for f in scratch)  # noqa: E731
+
+    def under(p: str) -> bool:
+        return any(p == f or p.startswith(f + os.sep) for f in scratch)
+
     keep = [workdir] + [p for p in _python_paths() if under(p)]
     keep = [p for p in keep if not any(p != q and p.startswith(q + os.sep) for q in keep)]
     fds = {path: os.open(path, os.O_RDONLY | os.O_DIRECTORY) for path in keep}
@@ -141,7 +146,7 @@ def _expose_python() -> list[str]:
     for blocked, paths in needed.items():
         paths = [p for p in paths if not any(p != q and p.startswith(q + os.sep) for q in paths)]
         try:
-            stages = []
+            stages: list[str] = []
             for path in paths:
                 stage = os.path.join("/tmp", f".grader-stage-{os.getpid()}-{len(stages)}")
                 os.makedirs(stage, exist_ok=True)
@@ -193,8 +198,9 @@ def confine_worker(workdir: str, limits: Limits, pid_namespace: bool, uid: int) 
                 "host's processes there"
             )
     processes = limits.processes
+    run_as: int | None = uid  # None: stay the current user
     if os.geteuid() != 0 or not pid_namespace:
-        uid = None
+        run_as = None
         processes += _count_processes(os.getuid())  # the limit counts all of this user's processes
     else:
         for root, dirs, files in os.walk(workdir):
@@ -217,10 +223,10 @@ def confine_worker(workdir: str, limits: Limits, pid_namespace: bool, uid: int) 
             resource.setrlimit(getattr(resource, name), (value, value))
         except (OSError, ValueError):
             notes.append(f"could not set {name}")
-    if uid is not None:
+    if run_as is not None:
         os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
+        os.setgid(run_as)
+        os.setuid(run_as)
         notes += die_with_parent()  # changing the user cleared the parent-death signal
     try:
         _call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)

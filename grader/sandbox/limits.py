@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,8 +21,8 @@ class Limits:
     output_kib: int = 64  # captured stdout+stderr kept for the report
 
     @classmethod
-    def from_dict(cls, data: dict) -> Limits:
+    def from_dict(cls, data: Mapping[str, Any]) -> Limits:
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)

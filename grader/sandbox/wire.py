@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from grader.errors import ProtocolError
+from grader.errors import ProtocolError as ProtocolError  # re-exported: wire.ProtocolError
 
 HEADER = struct.Struct("!QQ")
 MAX_JSON = 64 << 20
@@ -31,7 +31,7 @@ MAX_BLOBS = 2 << 30
 MAX_DEPTH = 64
 MAX_ITEMS = 100_000  # items of an iterator sent as a list
 # iterators and views travel as the list of their items
-ITERATORS = (
+ITERATORS: tuple[type[Any], ...] = (
     types.GeneratorType,
     type({}.keys()),
     type({}.values()),
@@ -78,7 +78,7 @@ def tensor_bytes(t: torch.Tensor) -> tuple[str, list[int], bytes]:
         return dtype, list(plain.shape), raw
 
 
-def as_list(value: Any) -> list | None:
+def as_list(value: Any) -> list[Any] | None:
     """The items of an iterator or view (as `encode` should send it), else None."""
     if not isinstance(value, ITERATORS):
         return None
@@ -90,7 +90,7 @@ def as_list(value: Any) -> list | None:
     return items
 
 
-def encode(value: Any, blobs: list[bytes], handle: Callable[[Any], dict], depth: int = 0) -> Any:
+def encode(value: Any, blobs: list[bytes], handle: Callable[[Any], Any], depth: int = 0) -> Any:
     """Turn `value` into JSON-able data, appending raw bytes to `blobs`.
 
     `handle(obj)` is called for anything that is not plain data.
@@ -109,11 +109,14 @@ def encode(value: Any, blobs: list[bytes], handle: Callable[[Any], dict], depth:
     if isinstance(value, torch.Tensor):
         dtype, shape, raw = tensor_bytes(value)
         blobs.append(raw)
+        # the getset descriptor's own __get__, which bypasses a subclass's override; torch's
+        # stub declares the descriptor as a plain bool attribute, hence the ignore
+        requires_grad = torch.Tensor.requires_grad.__get__(value)  # type: ignore[attr-defined]
         return {
             "__tensor__": len(blobs) - 1,
             "dtype": dtype,
             "shape": shape,
-            "requires_grad": bool(torch.Tensor.requires_grad.__get__(value)),
+            "requires_grad": bool(requires_grad),
         }
     if isinstance(value, np.ndarray) and value.dtype.kind in NUMPY_KINDS:
         arr = np.ascontiguousarray(value)
@@ -139,7 +142,9 @@ def encode(value: Any, blobs: list[bytes], handle: Callable[[Any], dict], depth:
     return handle(value)
 
 
-def decode(data: Any, blobs: list[bytes], handle: Callable[[dict], Any], depth: int = 0) -> Any:
+def decode(
+    data: Any, blobs: list[bytes], handle: Callable[[dict[str, Any]], Any], depth: int = 0
+) -> Any:
     """Inverse of `encode`, validating every dtype, shape and size on the way."""
     if depth > MAX_DEPTH:
         raise ProtocolError("value is nested too deeply")
@@ -181,7 +186,7 @@ def decode(data: Any, blobs: list[bytes], handle: Callable[[dict], Any], depth: 
     raise ProtocolError("unknown value kind")
 
 
-def _list(v: Any) -> list:
+def _list(v: Any) -> list[Any]:
     if not isinstance(v, list):
         raise ProtocolError("expected a list")
     return v
@@ -199,8 +204,8 @@ def _shape(shape: Any) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def _decode_tensor(data: dict, blobs: list[bytes]) -> torch.Tensor:
-    dtype = TORCH_DTYPES.get(data.get("dtype"))
+def _decode_tensor(data: dict[str, Any], blobs: list[bytes]) -> torch.Tensor:
+    dtype = TORCH_DTYPES.get(data.get("dtype", ""))  # a missing dtype: "", no dtype's name
     if dtype is None:
         raise ProtocolError(f"unknown tensor dtype {data.get('dtype')!r}")
     shape = _shape(data.get("shape"))
@@ -217,9 +222,9 @@ def _decode_tensor(data: dict, blobs: list[bytes]) -> torch.Tensor:
     return t
 
 
-def _decode_ndarray(data: dict, blobs: list[bytes]) -> np.ndarray:
+def _decode_ndarray(data: dict[str, Any], blobs: list[bytes]) -> np.ndarray[Any, Any]:
     try:
-        dtype = np.dtype(data.get("dtype"))
+        dtype: np.dtype[Any] = np.dtype(data.get("dtype"))
     except TypeError as exc:
         raise ProtocolError("bad array dtype") from exc
     if dtype.kind not in NUMPY_KINDS:
@@ -228,13 +233,19 @@ def _decode_ndarray(data: dict, blobs: list[bytes]) -> np.ndarray:
     raw = _blob(blobs, data["__ndarray__"])
     if len(raw) != math.prod(shape) * dtype.itemsize:
         raise ProtocolError("array byte count does not match its shape and dtype")
-    return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    array: np.ndarray[Any, Any] = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    return array  # named and annotated: numpy's stub types this .copy() as Any
 
 
-def _decode_namedtuple(data: dict, blobs: list[bytes], handle: Callable, depth: int) -> tuple:
+def _decode_namedtuple(
+    data: dict[str, Any], blobs: list[bytes], handle: Callable[[dict[str, Any]], Any], depth: int
+) -> tuple[Any, ...]:
     name, fields = data["__namedtuple__"], _list(data.get("fields"))
     items = [decode(v, blobs, handle, depth + 1) for v in _list(data.get("items"))]
-    ok_name = lambda s: isinstance(s, str) and s.isidentifier() and not keyword.iskeyword(s)  # noqa: E731
+
+    def ok_name(s: Any) -> bool:
+        return isinstance(s, str) and s.isidentifier() and not keyword.iskeyword(s)
+
     if not ok_name(name) or not all(ok_name(f) and not f.startswith("_") for f in fields):
         return tuple(items)
     if len(fields) != len(items) or len(set(fields)) != len(fields):
@@ -245,7 +256,7 @@ def _decode_namedtuple(data: dict, blobs: list[bytes], handle: Callable, depth: 
 # ----------------------------------------------------------------------------- framing
 
 
-def send(sock: socket.socket, message: dict, blobs: list[bytes]) -> None:
+def send(sock: socket.socket, message: dict[str, Any], blobs: list[bytes]) -> None:
     """Send one frame: the message (with blob lengths) and its blobs."""
     message = dict(message, __blobs__=[len(b) for b in blobs])
     text = json.dumps(message, allow_nan=False).encode()
@@ -254,7 +265,7 @@ def send(sock: socket.socket, message: dict, blobs: list[bytes]) -> None:
         sock.sendall(blob)
 
 
-def recv(sock: socket.socket, deadline: float | None = None) -> tuple[dict, list[bytes]]:
+def recv(sock: socket.socket, deadline: float | None = None) -> tuple[dict[str, Any], list[bytes]]:
     """Receive one frame; raises TimeoutError after `deadline` (time.monotonic) and EOFError on close."""
     n_json, n_blobs = HEADER.unpack(_recv_exact(sock, HEADER.size, deadline))
     if n_json > MAX_JSON or n_blobs > MAX_BLOBS:

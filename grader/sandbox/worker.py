@@ -14,7 +14,8 @@ import socket
 import sys
 import traceback
 import types
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -49,7 +50,13 @@ class Recorder(TorchFunctionMode):
         self.forbidden = forbidden
         self.seen: set[str] = set()
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Iterable[type],
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
         name = self.forbidden.get(id(func))
         if name is not None:
             self.seen.add(name)
@@ -77,12 +84,13 @@ class Worker:
         self.active = bool(self.recorder.forbidden)
         for name, obj in apis.items():
             if isinstance(obj, type):  # classes are not torch functions: watch their constructor
-                obj.__init__ = self._watch(obj.__init__, name)
+                cls: type[Any] = obj  # a class: its own __init__, not that of `type`
+                cls.__init__ = self._watch(cls.__init__, name)
 
-    def _watch(self, init, name):
+    def _watch(self, init: Callable[..., None], name: str) -> Callable[..., None]:
         recorder = self.recorder
 
-        def watched(*args, **kwargs):
+        def watched(*args: Any, **kwargs: Any) -> None:
             recorder.seen.add(name)
             return init(*args, **kwargs)
 
@@ -104,13 +112,13 @@ class Worker:
             text = f"<{type(obj).__name__}>"
         return {"__handle__": hid, "type": type(obj).__name__, "repr": text}
 
-    def _lookup(self, data: dict) -> Any:
+    def _lookup(self, data: dict[str, Any]) -> Any:
         try:
             return self.handles[data["__handle__"]]
         except KeyError:
             raise wire.ProtocolError("unknown handle") from None
 
-    def _target(self, target: dict) -> Any:
+    def _target(self, target: dict[str, Any]) -> Any:
         obj = self._lookup(target) if "__handle__" in target else self.module
         for name in target.get("path", []):
             obj = getattr(obj, name)
@@ -138,9 +146,12 @@ class Worker:
             _flush()
             wire.send(self.sock, reply, self._blobs)
 
-    def dispatch(self, msg: dict, blobs: list[bytes]) -> Any:
+    def dispatch(self, msg: dict[str, Any], blobs: list[bytes]) -> Any:
         op = msg.get("op")
-        data = lambda key, default=None: wire.decode(msg.get(key, default), blobs, self._lookup)  # noqa: E731
+
+        def data(key: str, default: Any = None) -> Any:
+            return wire.decode(msg.get(key, default), blobs, self._lookup)
+
         if op == "call":
             fn = self._target(msg["target"])
             result = self._student(fn, *data("args", []), **data("kwargs", {"__dict__": []}))
@@ -172,13 +183,15 @@ class Worker:
     def _keep(obj: Any) -> Kept:
         return Kept(obj)
 
-    def _student(self, fn, *args, **kwargs):
+    def _student(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self.active:
             return fn(*args, **kwargs)
         with self.recorder:
             return fn(*args, **kwargs)
 
-    def vjp(self, fn, args: list, grad_output: Any, wrt: list[int]) -> dict:
+    def vjp(
+        self, fn: Callable[..., Any], args: list[Any], grad_output: Any, wrt: list[int]
+    ) -> dict[str, Any]:
         """Forward `fn(*args)` (student code), then backward with `grad_output` (ours)."""
         args = list(args)
         for i in wrt:
@@ -204,7 +217,7 @@ class Worker:
         }
 
 
-def describe(exc: BaseException, workdir: str) -> dict:
+def describe(exc: BaseException, workdir: str) -> dict[str, Any]:
     """Type, message and the student's own frames of an exception."""
     if isinstance(exc, SystemExit):
         message = f"sys.exit({exc.code!r}) was called"
@@ -229,7 +242,17 @@ def _flush() -> None:
             pass
 
 
-def start(chan_fd: int, out_fd: int, request: dict, notes: list[str], pid_namespace: bool) -> None:
+def refuse(sock: socket.socket, exc: BaseException) -> NoReturn:
+    """Tell the judge the worker could not be set up (before any student code ran), and exit."""
+    try:
+        wire.send(sock, {"ok": False, "setup_error": f"{type(exc).__name__}: {exc}"}, [])
+    finally:
+        os._exit(70)
+
+
+def start(
+    chan_fd: int, out_fd: int, request: dict[str, Any], notes: list[str], pid_namespace: bool
+) -> NoReturn:
     """Entry point of a freshly forked worker; never returns."""
     sock = socket.socket(fileno=chan_fd)
     try:
@@ -244,10 +267,7 @@ def start(chan_fd: int, out_fd: int, request: dict, notes: list[str], pid_namesp
         sys.path[:] = [workdir] + [p for p in sys.path if p and os.path.isdir(p)]
         torch.manual_seed(int(request.get("seed", 0)))
     except BaseException as exc:  # noqa: BLE001 - before any student code: the sandbox's fault
-        try:
-            wire.send(sock, {"ok": False, "setup_error": f"{type(exc).__name__}: {exc}"}, [])
-        finally:
-            os._exit(70)
+        refuse(sock, exc)
     module, error = None, None
     try:
         module = importlib.import_module(request["module"])

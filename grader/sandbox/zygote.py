@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import sys
+from typing import Any, NoReturn
 
 
 def _status_text(status: int) -> str:
@@ -24,7 +25,9 @@ def _status_text(status: int) -> str:
     return f"status {status}"
 
 
-def _monitor(ctl: socket.socket, request: dict, chan: int, out: int, status: int) -> None:
+def _monitor(
+    ctl: socket.socket, request: dict[str, Any], chan: int, out: int, status: int
+) -> NoReturn:
     """Child of the zygote: enters the sandbox, forks the worker, reports how it ended."""
     from grader.sandbox import confine, worker
 
@@ -35,7 +38,12 @@ def _monitor(ctl: socket.socket, request: dict, chan: int, out: int, status: int
         os._exit(0)
     request["uid"] = confine.UID_BASE + os.getpid()  # a user of its own: unique while it lives
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    found, pid_namespace = confine.enter_namespaces(request.get("masks", []), request["workdir"])
+    try:
+        found, pid_namespace = confine.enter_namespaces(
+            request.get("masks", []), request["workdir"]
+        )
+    except BaseException as exc:  # noqa: BLE001 - no student code has run: the sandbox's fault
+        worker.refuse(socket.socket(fileno=chan), exc)
     notes += found
     child = os.fork()
     if child == 0:

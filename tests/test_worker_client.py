@@ -1,0 +1,74 @@
+"""The judge's side of a worker: handles freed when the judge drops them, and a worker that
+cannot be set up reported as the machine's fault, not the student's."""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import tempfile
+
+import pytest
+from conftest import COURSE
+
+from grader.errors import SandboxError
+from grader.judge.forbidden import Policy
+from grader.judge.proxy import Session, Student
+from grader.sandbox.limits import Limits
+
+MODULE = """
+import weakref
+
+_alive = weakref.WeakSet()
+
+
+class Thing:
+    def __init__(self):
+        _alive.add(self)
+
+
+def alive():
+    return len(_alive)
+"""
+
+
+@pytest.fixture
+def workdir():
+    # the worker's user must be able to reach it: not under /tmp's private copy, not 0700
+    folder = tempfile.mkdtemp(prefix=".grader-worker-", dir=COURSE.parent)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def session(zygote, workdir: str, module: str = "mod") -> Session:
+    return Session(
+        zygote,
+        workdir=workdir,
+        module=module,
+        limits=Limits(),
+        forbidden=Policy(instead={}, only_in={}, static={}),
+        masks=[],
+    )
+
+
+def test_objects_the_judge_no_longer_refers_to_are_freed_in_the_worker(zygote, workdir):
+    with open(f"{workdir}/mod.py", "w") as fh:
+        fh.write(MODULE)
+    s = session(zygote, workdir)
+    s.begin_check(0)
+    student = Student(s)
+    things = [student.Thing() for _ in range(5)]
+    assert student.alive() == 5
+    kept = things[0]
+    del things
+    gc.collect()
+    assert student.alive() == 1  # the other four handles went with this request
+    assert kept.type_name == "Thing"
+    s.close()
+
+
+def test_a_worker_that_cannot_be_set_up_is_the_sandboxs_fault(zygote, workdir):
+    s = session(zygote, f"{workdir}/does-not-exist")
+    s.begin_check(0)
+    with pytest.raises(SandboxError, match="before any of the submission's code ran"):
+        Student(s).anything()
+    s.close()
