@@ -1,9 +1,14 @@
 """The worker's sandbox: what is in force, and graceful degradation where it is not."""
 
+import json
 import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
-from conftest import by_id, reference_with, run_cli, stub_with
+from conftest import COURSE, by_id, reference_with, run_cli, stub_with
 
 
 def test_without_namespaces_grading_still_works_and_the_report_says_so_once(tmp_path):
@@ -51,3 +56,92 @@ def test_student_output_is_captured_and_capped(grade_with, tmp_path):
     result = grade_with("hw1", stub_with("hw1", tmp_path, code))
     assert len(result.output) < 70_000
     assert "more bytes not shown" in result.output
+
+
+PROBE = r"""
+import json as _json, os as _os, sys as _sys
+
+_runtime = tuple({_os.path.realpath(p) for p in (_sys.base_prefix, _sys.prefix)})
+_skip = ("/proc", "/usr/lib", "/sys") + _runtime
+_readable, _listed = [], []
+for _here, _dirs, _files in _os.walk("/", followlinks=False):
+    _listed.append(_here)
+    _dirs[:] = [d for d in _dirs if not _os.path.join(_here, d).startswith(_skip)]
+    for _name in _files:
+        _path = _os.path.join(_here, _name)
+        if _os.access(_path, _os.R_OK) and not _os.path.islink(_path):
+            _readable.append(_path)
+_tried = {p: _os.path.exists(p) for p in TRY}
+print("PROBE" + _json.dumps({"top": sorted(_os.listdir("/")), "readable": _readable,
+                             "listed": _listed, "tried": _tried, "runtime": _runtime}))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="namespaces need root")
+def test_the_worker_sees_only_the_runtime_and_its_own_folder(grade_with, tmp_path):
+    """A course in a git repo under a world-readable folder outside /tmp, graded by a grader
+    installed from another checkout: from inside, nothing of either is there."""
+    root = Path(tempfile.mkdtemp(prefix=".grader-course-", dir=COURSE.parent))
+    try:
+        os.chmod(root, 0o755)
+        course = root / "course"
+        for part in ("assignments/hw1", "reference/hw1"):
+            shutil.copytree(COURSE / part, course / part)
+        git = ["git", "-C", str(course), "-c", "user.name=t", "-c", "user.email=t@t"]
+        subprocess.run(git[:3] + ["init", "-q"], check=True)
+        subprocess.run(git + ["add", "."], check=True)
+        subprocess.run(git + ["commit", "-qm", "course"], check=True)
+        secrets = [
+            course / "reference/hw1/tensor_ops.py",
+            course / ".git/HEAD",
+            course / "assignments/hw1/checks/hidden",
+            COURSE / "reference/hw1/tensor_ops.py",
+            COURSE / "grader/judge/plugin.py",
+            COURSE / ".git",
+            Path("/etc/passwd"),
+            Path("/run"),
+            Path("/var"),
+            Path("/home"),
+            Path(tempfile.gettempdir()),
+        ]
+        code = f"TRY = {[str(p) for p in secrets]!r}\n" + PROBE
+        result = grade_with("hw1", stub_with("hw1", tmp_path, code), course=course)
+        seen = json.loads(result.output.split("PROBE", 1)[1].splitlines()[0])
+        print("top-level entries the worker sees:", seen["top"])
+        print("readable outside the Python runtime:", seen["readable"])
+        runtime_tops = {p.split("/")[1] for p in seen["runtime"]}
+        assert (
+            set(seen["top"])
+            <= {"dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sandbox", "tmp", "usr"}
+            | runtime_tops
+        )
+        assert {p for p, there in seen["tried"].items() if there} <= {"/tmp"}
+        assert all(
+            p.startswith(("/sandbox/", "/dev/", "/etc/ld.so.cache")) for p in seen["readable"]
+        ), seen["readable"]
+        assert "/sandbox/tensor_ops.py" in seen["readable"]
+        assert result.sandbox_notes == []
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="namespaces need root")
+def test_everything_a_submission_writes_fits_in_its_capped_folder(grade_with, tmp_path):
+    code = (
+        "import os\n"
+        "total = 0\n"
+        "for i, folder in enumerate(['/sandbox', '/tmp', '/sandbox/.tmp', '/', '/dev/shm']):\n"
+        "    try:\n"
+        "        with open(os.path.join(folder, f'fill{i}'), 'wb') as fh:\n"
+        "            while True:\n"
+        "                fh.write(b'x' * (1 << 20))\n"
+        "                fh.flush()\n"
+        "                total += 1 << 20\n"
+        "    except OSError as exc:\n"
+        "        print('stopped in', folder, type(exc).__name__)\n"
+        "print('WROTE', total)\n"
+    )
+    result = grade_with("hw1", stub_with("hw1", tmp_path, code), limits={"work_mib": 24})
+    wrote = int(result.output.split("WROTE ")[1].split()[0])
+    print(f"bytes written in all: {wrote}")
+    assert 0 < wrote <= 24 << 20

@@ -19,6 +19,7 @@ class Limits:
     open_files: int = 256
     processes: int = 64  # processes the worker's user may own
     output_kib: int = 64  # captured stdout+stderr kept for the report
+    work_mib: int = 256  # the worker's writable folder (a tmpfs: memory, beyond memory_mib)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Limits:

@@ -261,10 +261,13 @@ def start(
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         os.close(out_fd)
+        os.close(devnull)
+        os.closerange(3, sock.fileno())  # nothing the zygote had open reaches student code
+        os.closerange(sock.fileno() + 1, 1 << 16)
         limits = Limits.from_dict(request["limits"])
         workdir = request["workdir"]
         notes = notes + confine.confine_worker(workdir, limits, pid_namespace, int(request["uid"]))
-        sys.path[:] = [workdir] + [p for p in sys.path if p and os.path.isdir(p)]
+        sys.path[:] = [workdir] + [p for p in sys.path if p not in ("", "/") and os.path.isdir(p)]
         torch.manual_seed(int(request.get("seed", 0)))
     except BaseException as exc:  # noqa: BLE001 - before any student code: the sandbox's fault
         refuse(sock, exc)

@@ -16,6 +16,8 @@ import socket
 import sys
 from typing import Any, NoReturn
 
+from grader.sandbox.limits import Limits
+
 
 def _status_text(status: int) -> str:
     if os.WIFEXITED(status):
@@ -39,8 +41,9 @@ def _monitor(
     request["uid"] = confine.UID_BASE + os.getpid()  # a user of its own: unique while it lives
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     try:
-        found, pid_namespace = confine.enter_namespaces(
-            request.get("masks", []), request["workdir"]
+        limits = Limits.from_dict(request["limits"])
+        found, pid_namespace, request["workdir"] = confine.enter_namespaces(
+            request["workdir"], work_mib=limits.work_mib, uid=request["uid"]
         )
     except BaseException as exc:  # noqa: BLE001 - no student code has run: the sandbox's fault
         worker.refuse(socket.socket(fileno=chan), exc)
