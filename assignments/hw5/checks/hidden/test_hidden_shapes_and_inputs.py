@@ -39,7 +39,15 @@ def test_dropout_does_not_change_its_input(student):
     """dropout(x, p) returns a new tensor and leaves x as it was"""
     x = torch.rand(1000) + 0.5
     handle = student.put(x.clone())
-    student.dropout(handle, 0.5, True)
+    out = expect_tensor(student.dropout(handle, 0.5, True), "dropout(x, 0.5)", shape=(1000,))
+    kept = out != 0
+    # dropout drops some elements and keeps the others as one multiple of x
+    if bool(kept.all()) or not bool(kept.any()):
+        fail(
+            f"dropout(x, 0.5) {'dropped none' if bool(kept.all()) else 'kept none'} of x's "
+            "1000 elements",
+            "out = x * keep / (1 - p) with keep = rand_like(x) > p",
+        )
     after = expect_tensor(handle.method("clone")(), "x after dropout(x, 0.5)")
     if not torch.equal(after, x):
         fail(

@@ -89,6 +89,26 @@ def zero_fractions(outputs: dict[float, torch.Tensor]) -> dict[float, float]:
     return {p: float((out == 0).double().mean()) for p, out in outputs.items()}
 
 
+def expect_dropout_shape(out: torch.Tensor, x: torch.Tensor, what: str) -> None:
+    """`out` looks like dropout of `x`: some elements dropped (0), some kept, and the kept ones
+    all the same multiple c·x of the input (c = 1 / (1 - p) when right)."""
+    kept = out != 0
+    if bool(kept.all()) or not bool(kept.any()):
+        fail(
+            f"{what} {'dropped none' if bool(kept.all()) else 'kept none'} of the "
+            f"{out.numel()} elements",
+            "out = x * keep / (1 - p) with keep = rand_like(x) > p",
+        )
+    factor = out[kept] / x[kept]
+    if not torch.allclose(factor, factor[0].expand_as(factor), rtol=1e-4):
+        fail(
+            f"{what} should return every element as 0 or as the same multiple of x "
+            f"(x / (1 - p)); its kept elements are x times {float(factor.min()):.4g} to "
+            f"{float(factor.max()):.4g}",
+            "out = x * keep / (1 - p): scale every survivor by the same 1 / (1 - p)",
+        )
+
+
 def test_dropout_drops_a_fraction_p(student, seed):
     """dropout(x, p) zeroes a fraction p of the elements, for p = 0.1, 0.3, 0.5, 0.8"""
     z = z_limit(len(PS))  # ≈ 5.03: a correct solution fails with probability ≤ 1e-6
@@ -112,6 +132,7 @@ def test_dropout_preserves_the_mean(student, seed):
     fractions = zero_fractions(outputs)
     mean_x, sum_sq = float(x.double().mean()), float((x.double() ** 2).sum())
     for p, out in outputs.items():
+        expect_dropout_shape(out, x, f"dropout(x, {p})")
         mean = float(out.double().mean())
         # The output mean minus the input mean is an average of N independent terms
         # x_i · (k_i / (1 - p) - 1); its standard error is estimated from those terms, so the
