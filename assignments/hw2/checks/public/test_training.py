@@ -74,6 +74,42 @@ def _trained_params(got, start: dict, steps: int, what: str) -> dict:
     return {k: v.double() for k, v in params.items()}
 
 
+def first_steps(
+    student,
+    reference,
+    start: dict,
+    target: torch.Tensor,
+    *,
+    lr: float,
+    activation: str,
+    loss: str,
+    steps: int = 3,
+) -> None:
+    """`steps` steps of the student's loop give the reference's parameters and losses."""
+    what = (
+        f"train(params, x, target, lr={lr:g}, steps={steps}, activation={activation!r}, "
+        f"loss={loss!r}) on XOR"
+    )
+    got = student.train(start, XOR_X, target, lr=lr, steps=steps, activation=activation, loss=loss)
+    params = _trained_params(got, start, steps, what)
+    expected, losses = reference.train(
+        start, XOR_X, target, lr=lr, steps=steps, activation=activation, loss=loss
+    )
+    close = all(
+        torch.allclose(params[k], expected[k].double(), rtol=1e-6, atol=1e-9) for k in start
+    ) and all(
+        isinstance(v, (int, float)) and math.isclose(v, e, rel_tol=1e-6, abs_tol=1e-9)
+        for v, e in zip(got[1], losses, strict=True)
+    )
+    if not close:
+        fail(
+            f"after {what}, the parameters (or the losses) are not those of {steps} steps of "
+            "gradient descent, p = p - lr * grad, from the same start",
+            _step_hint(student, start, target, lr, activation, loss)
+            or "each step: loss_and_grads at the current parameters, then p = p - lr * grad",
+        )
+
+
 def train_and_judge(
     student,
     reference,
@@ -87,7 +123,14 @@ def train_and_judge(
     steps: int,
     max_loss: float,
 ) -> None:
-    """Train from init_params(seed) for each of SEEDS; the judge computes each final loss."""
+    """Train from init_params(seed) for each of SEEDS; the judge computes each final loss.
+
+    First, a few steps of the student's loop must move the parameters as the reference's
+    gradient descent does: trained weights that did not come from the student's own
+    gradients (hard-coded, or from a fake loss) earn nothing.
+    """
+    start = reference.init_params(2, hidden, n_out, seed=SEEDS[0])
+    first_steps(student, reference, start, target, lr=lr, activation=activation, loss=loss)
     for seed in SEEDS:
         start = reference.init_params(2, hidden, n_out, seed=seed)
         what = (
