@@ -1,0 +1,47 @@
+"""hw1's timing check earns its points only for a right answer on every timed call, each on
+fresh inputs, measured with the answer's transfer."""
+
+from __future__ import annotations
+
+from conftest import by_id, reference_with
+
+TIMED = "test_pairwise_distances_are_vectorised"
+
+
+def test_a_fast_wrong_answer_on_large_inputs_earns_nothing(grade_with, tmp_path):
+    code = (
+        "_right = pairwise_distances\n"
+        "def pairwise_distances(x, y):\n"
+        "    if x.shape[0] > 100:  # the timed calls: answer fast, and wrongly\n"
+        "        return torch.zeros(x.shape[0], y.shape[0])\n"
+        "    return _right(x, y)\n"
+    )
+    checks = by_id(grade_with("hw1", reference_with("hw1", tmp_path, extra=code)))
+    assert checks["test_pairwise_distances_match_reference"].status == "passed"
+    assert checks[TIMED].status == "failed" and checks[TIMED].score == 0
+    assert "timed round 1" in checks[TIMED].message
+
+
+def test_a_wrong_answer_on_one_round_only_earns_nothing(grade_with, tmp_path):
+    code = (
+        "_right, _calls = pairwise_distances, []\n"
+        "def pairwise_distances(x, y):\n"
+        "    _calls.append(1)\n"
+        "    return _right(x, y) + (len(_calls) == 3)\n"
+    )
+    checks = by_id(grade_with("hw1", reference_with("hw1", tmp_path, extra=code)))
+    assert checks[TIMED].status == "failed" and "timed round" in checks[TIMED].message
+
+
+def test_a_python_loop_is_too_slow_even_when_right(grade_with, tmp_path):
+    code = (
+        "def pairwise_distances(x, y):\n"
+        "    out = torch.empty(x.shape[0], y.shape[0])\n"
+        "    for i in range(x.shape[0]):\n"
+        "        for j in range(y.shape[0]):\n"
+        "            out[i, j] = ((x[i] - y[j]) ** 2).sum().sqrt()\n"
+        "    return out\n"
+    )
+    checks = by_id(grade_with("hw1", reference_with("hw1", tmp_path, extra=code)))
+    assert checks[TIMED].status == "failed" and "time budget" in checks[TIMED].message
+    assert "Python loops" in checks[TIMED].hint
