@@ -1,10 +1,14 @@
-"""Calibrate the accuracy thresholds of training checks from the reference over many seeds.
+"""Calibrate the thresholds of training checks from the reference over many seeds.
 
 For each training check listed below, this trains the reference exactly as the check does
-(same `fit` from the check file, same dataset split and torch seed, both derived from the base
-seed and the check's name as `grader.plugin.check_seed` does) for base seeds 0..N-1 and the
-assignment's own seed, and prints the accuracies and training times. Thresholds are then set
-with a margin below the worst accuracy and written into the assignment.toml comments.
+(the `fit` of the check file, the same dataset split and torch seed, both derived from the
+base seed and the check's name as `grader.judge.plugin.check_seed` does) for base seeds
+0..N-1 and the assignment's own seed, and scores it as the check does: the judge's own
+predictions from the trained parameters (the check's `Architecture`). It prints the accuracy,
+the held-out cross-entropy and the number of classes predicted, the same for the untrained
+model (what a training that does nothing leaves), and the training times. Thresholds are set
+with a margin below the worst trained accuracy (and above the untrained ones) and written
+into the assignment.toml comments.
 
     python benchmarks/calibrate_training.py hw4 hw5 --seeds 20
 """
@@ -13,37 +17,125 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import random
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from grader import data
 from grader.course import load_assignment
 from grader.judge.plugin import check_seed, load_reference
 
 COURSE = Path(__file__).resolve().parents[1]
-# assignment -> (check file under checks/, check name, dataset, threshold name)
+
+
+@dataclass(frozen=True)
+class Training:
+    """One training check: where it is, what it trains on, and how the judge scores it."""
+
+    file: str  # under checks/
+    check: str
+    dataset: str
+    threshold: str | None  # the accuracy threshold's name, None for a check that needs none
+    architecture: Any  # (check module, split, spec) -> the check's Architecture
+    split_seed: int | None = None  # None: the check's seed (load_data(name, seed=seed))
+    epochs: str | None = None  # the threshold naming the epochs, when not the check's default
+    images: bool = False  # the model takes split.images(x)
+
+
+def softmax_regression(m, split, spec):
+    return m.softmax_regression(split.num_features, split.num_classes)
+
+
 TRAINING_CHECKS = {
+    "hw3": [
+        Training(
+            "public/test_training.py",
+            "test_digits_classifier_trains",
+            "digits",
+            "digits_min_accuracy",
+            lambda m, split, spec: m.LINEAR,
+            split_seed=0,
+        ),
+        Training(
+            "public/test_training.py",
+            "test_trained_layer_computes_its_own_parameters",
+            "digits",
+            None,
+            lambda m, split, spec: m.LINEAR,
+            split_seed=0,
+            epochs="agreement_epochs",
+        ),
+    ],
     "hw4": [
-        (
+        Training(
             "public/test_training.py",
             "test_training_reaches_accuracy_on_digits",
             "digits",
             "digits_accuracy",
-        )
+            softmax_regression,
+        ),
+        Training(
+            "public/test_training.py",
+            "test_predict_gives_the_trained_models_classes",
+            "digits",
+            None,
+            softmax_regression,
+            epochs="agreement_epochs",
+        ),
+        Training(
+            "public/test_training.py",
+            "test_training_works_for_other_sizes_on_iris",
+            "iris",
+            "iris_accuracy",
+            softmax_regression,
+        ),
     ],
     "hw5": [
-        (
-            "public/test_training.py",
+        Training(
+            "public/test_mlp.py",
             "test_training_reaches_accuracy_on_digits",
             "digits",
             "digits_accuracy",
-        )
+            lambda m, split, spec: m.mlp(split, spec),
+        ),
+        Training(
+            "public/test_mlp.py",
+            "test_predict_gives_the_trained_models_classes",
+            "digits",
+            None,
+            lambda m, split, spec: m.mlp(split, spec),
+            epochs="agreement_epochs",
+        ),
+    ],
+    "hw6": [
+        Training(
+            "public/test_lenet.py",
+            "test_cnn_reaches_accuracy_on_digits",
+            "digits",
+            "min_test_accuracy",
+            lambda m, split, spec: m.LENET,
+            split_seed=0,
+            images=True,
+        ),
+        Training(
+            "public/test_lenet.py",
+            "test_predict_gives_the_trained_models_classes",
+            "digits",
+            None,
+            lambda m, split, spec: m.LENET,
+            split_seed=0,
+            epochs="agreement_epochs",
+            images=True,
+        ),
     ],
 }
 
@@ -55,33 +147,68 @@ def _check_module(path: Path):
     return module
 
 
+def _score(architecture, model, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float, int]:
+    """Accuracy, mean cross-entropy and number of classes of the judge's predictions."""
+    params, _ = architecture.parameters(model, "the reference's model")
+    logits = architecture.logits(params, x)
+    predicted = logits.argmax(dim=1)
+    return (
+        float((predicted == y).double().mean()),
+        float(F.cross_entropy(logits, y)),
+        int(predicted.unique().numel()),
+    )
+
+
 def calibrate(assignment: str, seeds: int) -> None:
     spec = load_assignment(COURSE, assignment)
     reference = load_reference(spec)
-    for file, check, dataset, threshold in TRAINING_CHECKS[assignment]:
-        fit = _check_module(spec.checks_dir / file).fit
-        accuracies, times = [], []
+    for training in TRAINING_CHECKS[assignment]:
+        module = _check_module(spec.checks_dir / training.file)
+        takes_seed = "seed" in inspect.signature(module.fit).parameters
+        epochs = int(spec.threshold(training.epochs)) if training.epochs else None
+        trained, untrained, times = [], [], []
         for base in [*range(seeds), spec.seed]:
-            seed = check_seed(base, check)
-            torch.manual_seed(seed)
-            np.random.seed(seed)
-            random.seed(seed)
-            split = data.load(dataset, seed=seed)
-            start = time.perf_counter()
-            predictions = fit(reference, split, spec)
-            times.append(time.perf_counter() - start)
-            accuracies.append(float((predictions == split.y_test).double().mean()))
+            seed = check_seed(base, training.check)
+            split = data.load(
+                training.dataset, seed=seed if training.split_seed is None else training.split_seed
+            )
+            x = split.images(split.x_test) if training.images else split.x_test
+            architecture = training.architecture(module, split, spec)
+            for result, n_epochs in ((untrained, 0), (trained, epochs)):
+                torch.manual_seed(seed)
+                np.random.seed(seed)
+                random.seed(seed)
+                args = (seed,) if takes_seed else ()
+                start = time.perf_counter()
+                model = module.fit(reference, split, spec, *args, epochs=n_epochs)
+                if result is trained:
+                    times.append(time.perf_counter() - start)
+                result.append(_score(architecture, model, x, split.y_test))
+        accuracies = [a for a, _, _ in trained]
         print(
-            f"{assignment} {check} ({dataset}, {len(split.y_test)} test samples, "
-            f"{len(accuracies)} seeds)"
+            f"{assignment} {training.check} ({training.dataset}, {len(split.y_test)} test samples, "
+            f"{len(accuracies)} seeds{f', {epochs} epochs' if epochs else ''})"
         )
         print(
             f"  accuracy: min {min(accuracies):.4f}  mean {statistics.mean(accuracies):.4f}  "
-            f"max {max(accuracies):.4f}  (seed {spec.seed}: {accuracies[-1]:.4f})"
+            f"max {max(accuracies):.4f}  (seed {spec.seed}: {accuracies[-1]:.4f}); lowest: "
+            + " ".join(f"{a:.3f}" for a in sorted(accuracies)[:5])
         )
-        print(f"  all: {' '.join(f'{a:.3f}' for a in accuracies)}")
+        print(
+            f"  held-out cross-entropy: max {max(c for _, c, _ in trained):.3f}  "
+            f"mean {statistics.mean(c for _, c, _ in trained):.3f};  classes predicted: min "
+            f"{min(k for _, _, k in trained)}"
+        )
+        print(
+            f"  untrained: accuracy max {max(a for a, _, _ in untrained):.4f}  mean "
+            f"{statistics.mean(a for a, _, _ in untrained):.4f};  cross-entropy min "
+            f"{min(c for _, c, _ in untrained):.3f}"
+        )
         print(f"  reference training time: min {min(times):.2f} s  max {max(times):.2f} s")
-        print(f"  current threshold {threshold} = {spec.thresholds.get(threshold)}")
+        if training.threshold:
+            print(
+                f"  current threshold {training.threshold} = {spec.threshold(training.threshold)}"
+            )
         sys.stdout.flush()
 
 

@@ -283,6 +283,12 @@ def validate_cmd(assignments: tuple[str, ...], seeds: int, course: Path | None) 
 )
 @click.option("--force", is_flag=True, help="Grade every submission again, even unchanged ones.")
 @click.option("--seed", type=int, default=None, help="Base seed (default: the assignment's).")
+@click.option(
+    "--allow-unsandboxed",
+    is_flag=True,
+    help="Grade even where the sandbox is degraded (not root, no namespaces): submissions "
+    "could then read the reference and each other's work.",
+)
 @course_option
 def grade_cmd(
     assignment: str,
@@ -292,6 +298,7 @@ def grade_cmd(
     timeout: float,
     force: bool,
     seed: int | None,
+    allow_unsandboxed: bool,
     course: Path | None,
 ) -> None:
     """Grade every submission in SUBMISSIONS: a gradebook, feedback, a class summary.
@@ -301,9 +308,12 @@ def grade_cmd(
     feedback/<id>.md, summary.html and results/<id>.json (one per submission, written as
     it finishes). Running the same command again grades only what changed.
 
+    Without full isolation (root on Linux, namespaces) it refuses to grade (exit 2) unless
+    --allow-unsandboxed is given.
+
     Exit status: 0 every entry has a result; 1 the grader itself failed on some
-    submission (see the table; they are graded again on the next run); 2 usage error;
-    130 interrupted (results so far are kept).
+    submission (see the table; they are graded again on the next run); 2 usage error, or
+    a degraded sandbox; 130 interrupted (results so far are kept).
 
     \b
     Examples:
@@ -324,5 +334,6 @@ def grade_cmd(
         timeout_s=timeout,
         seed=seed,
         force=force,
+        allow_unsandboxed=allow_unsandboxed,
     )
     sys.exit(grade_folder(batch, Console()))

@@ -23,3 +23,8 @@ class SandboxError(GraderError):
 
 class ProtocolError(GraderError):
     """The worker sent something that is not valid wire data."""
+
+
+class ReplyTooLarge(ProtocolError):
+    """A worker's reply went over a cap of `[limits]`; the message says which, e.g.
+    "more than 512 MiB"."""

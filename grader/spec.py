@@ -25,6 +25,8 @@ Example (every table but [assignment] is optional)::
     "torch.nn.functional.linear" = "compute x @ weight.T + bias yourself"
     # forbidden only in some of the student's top-level functions/classes (and what they call):
     "torch.nn.functional.conv2d" = { instead = "unfold, then a matrix product", only_in = ["conv2d"] }
+    # constructs the scan rejects where an API is forbidden, allowed here (see CONSTRUCTS):
+    allow = ["threading"]
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import ConfigError
+from grader.judge.forbidden import CONSTRUCTS
 from grader.sandbox.limits import Limits
 
 if sys.version_info >= (3, 11):
@@ -71,6 +74,8 @@ class AssignmentSpec:
     forbidden: dict[str, str] = field(default_factory=dict)  # API -> what to write instead
     # API -> the student's top-level names it is forbidden in; an API not listed: everywhere
     forbidden_only_in: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # constructs (grader.judge.forbidden.CONSTRUCTS) the scan lets through, e.g. ("threading",)
+    forbidden_allow: tuple[str, ...] = ()
     data_dir: str | None = None
 
     @property
@@ -195,7 +200,15 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
 
     fb = _Table(path, "forbidden", top.get("forbidden", dict, {}))
     forbidden, only_in = {}, {}
+    allow = fb.data.get("allow", [])
+    if not isinstance(allow, list) or not all(a in CONSTRUCTS for a in allow):
+        fb.fail(
+            f"[forbidden] allow must be a list of constructs the scan may let through, from "
+            f"{', '.join(sorted(CONSTRUCTS))}; got {allow!r}"
+        )
     for api in fb.data:
+        if api == "allow":
+            continue
         if not isinstance(fb.data[api], dict):
             forbidden[api] = fb.get(api, str)
             continue
@@ -225,5 +238,6 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
         limits=limits,
         forbidden=forbidden,
         forbidden_only_in=only_in,
+        forbidden_allow=tuple(allow),
         data_dir=a.get("data_dir", str, None),
     )

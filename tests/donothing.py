@@ -14,7 +14,7 @@ import ast
 
 FAMILIES = ("none", "zeros", "constant", "identity", "equal_to_all")
 
-HELPERS = '''
+HELPERS = """
 import torch as _dn_torch
 
 
@@ -74,7 +74,7 @@ class _DnEverything:
         return self
 
     __hash__ = object.__hash__
-'''
+"""
 
 
 def _answer(family: str, first: str | None) -> ast.expr:

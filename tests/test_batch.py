@@ -1,7 +1,8 @@
 """`grader grade` end to end on a generated class of hw1 submissions: correct, buggy and
-hostile code, notebooks, zips, nested repos and junk. The gradebook is complete and
-right, no submission touches another's files or the gradebook, and a batch killed
-midway and run again ends with the same gradebook as an uninterrupted run."""
+hostile code, notebooks, zips, nested repos, junk and intake attacks (links, FIFOs,
+notebooks no parser can take, odd ids). The gradebook is complete and right, no
+submission touches another's files or the gradebook, and a batch killed midway and run
+again ends with the same gradebook as an uninterrupted run."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from pathlib import Path
 import pytest
 from conftest import COURSE, run_cli
 
+from grader.batch.records import file_stem
+from grader.outputs.gradebook import as_text
 from grader.outputs.schema import GradeResult
 from grader.sandbox.confine import UID_BASE
 
@@ -36,6 +39,18 @@ HIDDEN_CODE = [
 ]
 TIMEOUT = "8"  # seconds per submission: far above a normal one (< 2 s), below call_timeout_s
 FULL = 27
+ODD_ID = '=HYPERLINK("evil.example")\nzoë '  # a formula, a newline, unicode, 245 bytes long
+ODD_ID += "L" * (245 - len(ODD_ID.encode()))
+# intake attacks, each refused with its reason (what the gradebook's error column says)
+ATTACKS = {
+    "mirror": "mirror/tensor_ops.py is a symbolic link: not graded",  # to alice's file
+    "copycat": "copycat/hw is a symbolic link: not graded",  # to alice's folder
+    "refer": "refer is a symbolic link: not graded",  # the entry itself, to reference/hw1
+    "pipe": "pipe.py is a named pipe (FIFO), not a regular file or folder",
+    "deepnb": "not a readable Jupyter notebook: nested too deeply",  # JSON 100,000 deep
+    "sumcell": "code cell 1 is too deeply nested for the grader to analyse",  # 300,000 terms
+    "sumpy": "tensor_ops.py: too deeply nested for the grader to analyse",  # the same in a .py
+}
 # hw1's vectorisation check compares a worker round trip with torch.cdist in the judge: on a
 # loaded machine (other test runs, -j 2 on 2 cores) a correct answer can exceed the 25x
 # allowed. Determinism is what these tests are about, so they grade hw1 in a copy of the
@@ -245,10 +260,14 @@ def make_classroom() -> Classroom:
     expect["syntax"] = E("crashed", 0, error="SyntaxError")
     put(
         "patcher.py",
-        STUB + "\nimport torch, numpy, grader.checking\n"
+        STUB + "\nimport torch, numpy\n"
         "torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"
         "numpy.allclose = lambda *a, **k: True\n"
-        "grader.checking.assert_close = lambda *a, **k: None\n",
+        "try:\n"
+        "    import grader.checking  # not even in the worker's filesystem\n"
+        "    grader.checking.assert_close = lambda *a, **k: None\n"
+        "except ImportError:\n"
+        "    pass\n",
     )
     expect["patcher"] = E("graded", 0)
     targets = [subs / "alice", subs / "bob.py", subs / "carol.zip"] + [
@@ -304,9 +323,27 @@ except Exception:
     write_zip(subs / "twin.zip", {"tensor_ops.py": REFERENCE})
     expect["twin"] = E("unreadable", 0, error="keep only one")
     put(".DS_Store", "junk")
+    # intake attacks (links and FIFOs are made after the chmod below, which follows links)
+    for sid, reason in ATTACKS.items():
+        expect[sid] = E("unreadable", 0, error=reason)
+    put("deepnb.ipynb", '{"nbformat": 4, "cells": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    put("sumcell.ipynb", notebook("x = " + "+".join(["1"] * 300_000) + "\n"))
+    put("sumpy.py", REFERENCE + "x = " + "+".join(["1"] * 300_000) + "\n")
+    (subs / "mirror").mkdir()
+    (subs / "copycat").mkdir()
+    put("notey/tensor_ops.py", REFERENCE)  # honest, beside a link and a FIFO: notes on both
+    expect["notey"] = E("graded", FULL, ())
+    put(f"{ODD_ID}.py", REFERENCE)
+    expect[ODD_ID] = E("graded", FULL, ())
     for path in [root, subs, *subs.rglob("*")]:
         os.chmod(path, 0o777 if path.is_dir() else 0o666)
     originals = {p: p.read_bytes() for p in subs.rglob("*") if p.is_file()}
+    os.symlink(subs / "alice/tensor_ops.py", subs / "mirror/tensor_ops.py")
+    os.symlink(subs / "alice", subs / "copycat/hw")
+    os.symlink(course / "reference/hw1", subs / "refer")
+    os.mkfifo(subs / "pipe.py")
+    os.symlink(course / "reference/hw1", subs / "notey/hw")
+    os.mkfifo(subs / "notey/pipe.py")
     return Classroom(root, course, subs, out_a, out_b, expect, originals)
 
 
@@ -385,12 +422,11 @@ def test_the_class_has_at_least_30_entries_of_every_kind(classroom):
 
 def test_gradebook_has_one_correct_row_per_student(classroom, graded):
     rows = {row["id"]: row for row in read_csv(classroom.out_a)}
-    assert sorted(rows) == sorted(classroom.expect)
-    assert list(rows) == sorted(rows)  # deterministic order
+    assert list(rows) == [as_text(sid) for sid in sorted(classroom.expect)]  # in a fixed order
     check_ids = [k for k in next(iter(rows.values())) if k.startswith("test_")]
     assert len(check_ids) == 23
     for sid, want in classroom.expect.items():
-        row = rows[sid]
+        row = rows[as_text(sid)]
         assert row["status"] == want.status, (sid, row["status"], row["error"])
         total = float(row["total"])
         assert total == sum(float(row[c]) for c in check_ids), sid
@@ -420,7 +456,28 @@ def test_grades_json_holds_every_result_in_the_check_schema(classroom, graded):
     summary = data["summary"]
     assert summary["students"] == len(classroom.expect)
     assert sum(summary["histogram"]) == summary["gradable"]
-    assert summary["statuses"]["unreadable"] == 7
+    assert summary["statuses"]["unreadable"] == 7 + len(ATTACKS)
+
+
+def test_intake_attacks_are_refused_with_their_reason_and_honest_entries_score_full(
+    classroom, graded
+):
+    rows = {row["id"]: row for row in read_csv(classroom.out_a)}
+    for sid, reason in ATTACKS.items():
+        assert (rows[sid]["status"], rows[sid]["total"]) == ("unreadable", "0"), sid
+        assert reason in rows[sid]["error"], (sid, rows[sid]["error"])
+    assert rows["notey"]["total"] == "27" and rows["alice"]["total"] == "27"
+    notes = (classroom.out_a / "feedback/notey.md").read_text()
+    assert "- notey/hw is a symbolic link: not graded" in notes
+    assert "- notey/pipe.py is a named pipe (FIFO): not graded" in notes
+    assert rows["'" + ODD_ID]["total"] == "27"  # a formula in the spreadsheet no more
+    record = json.loads((classroom.out_a / f"results/{file_stem(ODD_ID)}.json").read_text())
+    assert record["id"] == ODD_ID and record["entry"] == f"{ODD_ID}.py"
+    for path in [
+        *(classroom.out_a / "results").iterdir(),
+        *(classroom.out_a / "feedback").iterdir(),
+    ]:
+        assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.~-]{0,99}\.(json|md)", path.name), path
 
 
 def test_slowpoke_keeps_the_checks_that_ran_before_its_time_ran_out(classroom, graded):
@@ -444,7 +501,7 @@ def test_no_submission_reads_or_changes_other_students_or_the_gradebook(classroo
 
 def test_feedback_shows_outcomes_but_no_hidden_code_and_no_printed_output(classroom, graded):
     feedback = classroom.out_a / "feedback"
-    assert sorted(p.stem for p in feedback.glob("*.md")) == sorted(classroom.expect)
+    assert sorted(p.stem for p in feedback.glob("*.md")) == sorted(map(file_stem, classroom.expect))
     olga = (feedback / "olga.md").read_text()
     assert "arange_grid works for shapes other than the example" in olga  # a hidden check's name
     assert "Score: 26 / 27" in olga

@@ -12,6 +12,7 @@ USES_FORWARD = {
     "test_gradients_match_reference",
     "test_wrong_last_dimension_raises_value_error",
     "test_digits_classifier_trains",
+    "test_trained_layer_computes_its_own_parameters",
     "test_forward_any_leading_dims",
     "test_gradients_any_leading_dims",
     "test_forward_without_bias",
@@ -55,6 +56,8 @@ MISTAKES = {
                 "test_forward_any_leading_dims",
                 "test_gradients_any_leading_dims",
                 "test_forward_without_bias",
+                "test_digits_classifier_trains",  # the grader computes x @ weight.T + bias
+                "test_trained_layer_computes_its_own_parameters",
             )
         },
     ),
@@ -177,37 +180,41 @@ ALL = {
     "test_reset_parameters_redraws",
 } | USES_FORWARD
 # case -> (API, "uses" (static) or "called" (run time), the checks lost, code appended or a change)
+GETATTR = "your code uses getattr, setattr or delattr with a computed name"
+
+
+def uses(api: str) -> str:
+    return f"your code uses {api}, which this assignment forbids"
+
+
+# case -> (what every lost check's message says, the checks lost, the change); a name computed
+# at run time is a violation by itself, and at module level it taints every check
 FORBIDDEN = {
     "torch.nn.Linear (static)": (
-        "torch.nn.Linear",
-        "uses",
+        uses("torch.nn.Linear"),
         ALL,
         "class Linear(nn.Linear):\n    pass\n",
     ),
-    "torch.nn.Linear (run time)": (
-        "torch.nn.Linear",
-        "called",
+    "torch.nn.Linear (computed name)": (
+        GETATTR,
         ALL,
         'class Linear(getattr(__import__("importlib").import_module("torch.nn"), "Lin" + "ear")):\n'
         "    pass\n",
     ),
     "torch.nn.modules.linear (static)": (
-        "torch.nn.modules.linear",
-        "uses",
+        uses("torch.nn.modules.linear.Linear"),
         ALL,
         "from torch.nn.modules.linear import Linear as _Linear\n\n\n"
         "class Linear(_Linear):\n    pass\n",
     ),
     "torch.nn.functional.linear (static)": (
-        "torch.nn.functional.linear",
-        "uses",
+        uses("torch.nn.functional.linear"),
         ALL,
         {"out = x @ self.weight.T": "out = F.linear(x, self.weight)"},
     ),
-    "torch.nn.functional.linear (run time)": (
-        "torch.nn.functional.linear",
-        "called",
-        USES_FORWARD,
+    "torch.nn.functional.linear (computed name)": (
+        GETATTR,
+        ALL,
         '_f = getattr(__import__("importlib").import_module("torch.nn.functional"), "lin" + "ear")\n\n\n'
         "def _forward(self, x):\n    return _f(x, self.weight, self.bias)\n\n\n"
         "Linear.forward = _forward\n",
@@ -217,14 +224,12 @@ FORBIDDEN = {
 
 @pytest.mark.parametrize("case", FORBIDDEN)
 def test_each_forbidden_api_loses_the_checks_that_reach_it(grade_with, tmp_path, case):
-    api, how, affected, change = FORBIDDEN[case]
+    expected, affected, change = FORBIDDEN[case]
     replace, extra = (change, "") if isinstance(change, dict) else ({}, change)
     result = grade_with(HW, reference_with(HW, tmp_path, replace, extra=extra))
     assert lost_checks(result) == affected
     for check in affected:
-        assert (
-            f"your code {how} {api}, which this assignment forbids" in by_id(result)[check].message
-        )
+        assert expected in by_id(result)[check].message
 
 
 def test_the_same_submission_gives_the_same_results_twice(grade_with, tmp_path):

@@ -1,6 +1,8 @@
 """hw5 (MLP with dropout): the stub scores 0, the reference full marks, and each recognised
 mistake loses exactly the checks it should, with the hint that names it."""
 
+import re
+
 import pytest
 from conftest import COURSE, reference_with
 
@@ -15,6 +17,7 @@ MODES = "test_train_and_eval_reach_every_module"
 L2 = "test_l2_penalty_is_half_the_squared_weights"
 PREDICT = "test_predict_switches_dropout_off"
 TRAINING = "test_training_reaches_accuracy_on_digits"
+PREDICTS_TRAINED = "test_predict_gives_the_trained_models_classes"
 OTHER_P = "test_dropout_keeps_shape_and_dtype_and_another_p"
 IN_PLACE = "test_dropout_does_not_change_its_input"
 OTHER_SIZES = "test_mlp_of_other_sizes"
@@ -55,6 +58,7 @@ MISTAKES = {
             MLP_EVAL: STILL_ACTIVE,
             MODES: STILL_ACTIVE,
             PREDICT: "call model.eval()",
+            PREDICTS_TRAINED: "call model.eval()",
             OTHER_SIZES: "does not match",
         },
     ),
@@ -70,12 +74,16 @@ MISTAKES = {
             MLP_EVAL: "not hidden in a plain list",
             MODES: "not hidden in a plain list",
             PREDICT: "call model.eval()",
+            PREDICTS_TRAINED: "call model.eval()",
             OTHER_SIZES: "does not match",
         },
     ),
     "predict_without_eval": (
         {"    model.eval()\n    with torch.no_grad():": "    with torch.no_grad():"},
-        {PREDICT: "call model.eval() (and use torch.no_grad()) before predicting"},
+        {
+            PREDICT: "call model.eval() (and use torch.no_grad()) before predicting",
+            PREDICTS_TRAINED: "call model.eval() (dropout off)",
+        },
     ),
     "l2_penalty_with_biases": (
         {
@@ -125,15 +133,16 @@ def test_dropout_apis_are_forbidden_statically(grade_with, tmp_path):
         },
     )
     failed = {c.id: c for c in grade_with("hw5", buggy).checks if c.status != "passed"}
-    assert "test_relu_and_its_gradient" not in failed and len(failed) == 14
-    assert {c.message for c in failed.values()} == {
+    assert "test_relu_and_its_gradient" not in failed and len(failed) == 15
+    assert {re.sub(r"^line \d+: ", "", c.message) for c in failed.values()} == {
         "your code uses torch.nn.functional.dropout, which this assignment forbids: draw the "
         "keep mask yourself: rand_like(x) > p, then scale by 1 / (1 - p)"
     }
+    assert all(re.match(r"line \d+: ", c.message) for c in failed.values())
 
 
-def test_dropout_modules_are_caught_at_run_time(grade_with, tmp_path):
-    # the class is looked up by a name built at run time: only its constructor can tell
+def test_dropout_modules_behind_a_computed_name_are_caught_in_the_source(grade_with, tmp_path):
+    # the class is looked up by a name built at run time: a violation by itself
     buggy = reference_with(
         "hw5",
         tmp_path,
@@ -142,8 +151,18 @@ def test_dropout_modules_are_caught_at_run_time(grade_with, tmp_path):
         },
     )
     failed = {c.id: c for c in grade_with("hw5", buggy).checks if c.status != "passed"}
-    assert set(failed) == {LAYERS, MLP_EVAL, MODES, L2, PREDICT, TRAINING, OTHER_SIZES}
-    assert failed[TRAINING].message == (
-        "your code called torch.nn.Dropout, which this assignment forbids: write your own "
-        "Dropout module around your dropout function"
-    )
+    assert set(failed) == {
+        LAYERS,
+        MLP_EVAL,
+        MODES,
+        L2,
+        PREDICT,
+        TRAINING,
+        PREDICTS_TRAINED,
+        OTHER_SIZES,
+    }
+    for check in (TRAINING, PREDICTS_TRAINED):
+        assert re.match(
+            r"line \d+: your code uses getattr, setattr or delattr with a computed name",
+            failed[check].message,
+        ), failed[check].message

@@ -72,6 +72,9 @@ for _here, _dirs, _files in _os.walk("/", followlinks=False):
         if _os.access(_path, _os.R_OK) and not _os.path.islink(_path):
             _readable.append(_path)
 _tried = {p: _os.path.exists(p) for p in TRY}
+import importlib.util as _util
+_data = _os.path.join(_os.path.dirname(_util.find_spec("sklearn").origin), "datasets", "data")
+_tried["sklearn's bundled datasets"] = bool(_os.listdir(_data))
 print("PROBE" + _json.dumps({"top": sorted(_os.listdir("/")), "readable": _readable,
                              "listed": _listed, "tried": _tried, "runtime": _runtime}))
 """
@@ -145,3 +148,18 @@ def test_everything_a_submission_writes_fits_in_its_capped_folder(grade_with, tm
     wrote = int(result.output.split("WROTE ")[1].split()[0])
     print(f"bytes written in all: {wrote}")
     assert 0 < wrote <= 24 << 20
+
+
+def test_a_batch_refuses_a_degraded_sandbox_unless_told_otherwise(tmp_path):
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    (submissions / "ann.py").write_text((COURSE / "reference/hw1/tensor_ops.py").read_text())
+    args = ["grade", "hw1", str(submissions), "--out", str(tmp_path / "out")]
+    env = {"GRADER_NO_NAMESPACES": "1"}
+    refused = run_cli(*args, env=env)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "the sandbox is degraded" in refused.stderr and "--allow-unsandboxed" in refused.stderr
+    assert not (tmp_path / "out" / "grades.csv").exists()
+    allowed = run_cli(*args, "--allow-unsandboxed", env=env)
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "ann,1,1" in (tmp_path / "out" / "grades.csv").read_text()

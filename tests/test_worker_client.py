@@ -72,3 +72,22 @@ def test_a_worker_that_cannot_be_set_up_is_the_sandboxs_fault(zygote, workdir):
     with pytest.raises(SandboxError, match="before any of the submission's code ran"):
         Student(s).anything()
     s.close()
+
+
+def test_a_submission_cannot_pass_itself_off_as_a_sandbox_failure(grade_with, tmp_path):
+    code = (
+        "import os, socket, stat\n"
+        "from grader.sandbox import wire\n"
+        "for fd in range(3, 64):\n"
+        "    try:\n"
+        "        if stat.S_ISSOCK(os.fstat(fd).st_mode):\n"
+        "            wire.send(socket.socket(fileno=fd), {'ok': False, 'setup_error': 'forged'}, [])\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+    path = tmp_path / "tensor_ops.py"
+    path.write_text((COURSE / "reference/hw1/tensor_ops.py").read_text() + "\n" + code)
+    result = grade_with("hw1", path)
+    assert [c for c in result.checks if c.status == "error"] == []
+    assert not any("could not set up" in c.message for c in result.checks)
+    assert result.score == 0

@@ -3,9 +3,11 @@
 The batch process imports torch, pytest and the grader once and grades the assignment's
 stub (which lists the checks and warms every import); each submission is then graded
 in a fork of it (`grader.pool`) within a wall-clock budget (`grader.budget`). Each
-result goes to `OUT/results/<id>.json` atomically as soon as it is known; a re-run
-keeps the results whose submission and grading set-up are unchanged (content hashes)
-and grades the rest. The gradebook files are rebuilt from those results at the end.
+result goes to `OUT/results/<name>.json` (`records.file_stem`: safe for any id)
+atomically as soon as it is known; a re-run keeps the results whose submission and
+grading set-up are unchanged (content hashes) and grades the rest. The gradebook files
+are rebuilt from those results at the end. Reading a hand-in never raises out of the
+batch: what cannot be read or parsed is that entry's "unreadable" verdict.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from grader.batch.budget import Budget
 from grader.batch.records import (
     Record,
     RecordError,
+    file_stem,
     load_record,
     not_graded,
     save_record,
@@ -54,6 +57,7 @@ class Batch:
     timeout_s: float
     seed: int
     force: bool = False
+    allow_unsandboxed: bool = False  # grade even where the sandbox is degraded
 
     @classmethod
     def create(
@@ -67,6 +71,7 @@ class Batch:
         timeout_s: float,
         seed: int | None,
         force: bool,
+        allow_unsandboxed: bool = False,
     ) -> Batch:
         """Resolve and check the folders; defaults: out ./grades/<id>, jobs = cores."""
         submissions = submissions.resolve()
@@ -83,6 +88,7 @@ class Batch:
             timeout_s=timeout_s,
             seed=spec.seed if seed is None else seed,
             force=force,
+            allow_unsandboxed=allow_unsandboxed,
         )
 
     @property
@@ -90,7 +96,15 @@ class Batch:
         return self.out / "results"
 
     def result_path(self, sid: str) -> Path:
-        return self.results_dir / f"{sid}.json"
+        """Where the student `sid`'s record is; the id itself is inside it."""
+        return self.results_dir / f"{file_stem(sid)}.json"
+
+    def feedback_path(self, sid: str) -> Path:
+        return self.out / "feedback" / f"{file_stem(sid)}.md"
+
+    def load(self, sid: str) -> Record | None:
+        """The student `sid`'s record, if there is one (RecordError if it cannot be read)."""
+        return load_record(self.result_path(sid), sid)
 
     @property
     def masks(self) -> list[str]:
@@ -162,6 +176,16 @@ def check_folders(submissions: Path, out: Path) -> None:
                 )
 
 
+def refuse_unsandboxed(notes: list[str], *, allowed: bool) -> None:
+    """A batch grades untrusted code: without full isolation it stops, unless allowed."""
+    if notes and not allowed:
+        raise ConfigError(
+            "the sandbox is degraded on this machine, so submissions could read the reference, "
+            "the checks and each other's work: " + "; ".join(notes) + ". Grade as root on "
+            "Linux (namespaces), or pass --allow-unsandboxed to grade anyway"
+        )
+
+
 def plan(batch: Batch, config: str) -> Plan:
     """Find the entries; keep earlier results whose content and set-up are unchanged."""
     entries, hidden = intake.scan(batch.submissions)
@@ -175,9 +199,9 @@ def plan(batch: Batch, config: str) -> Plan:
     for stale in batch.results_dir.glob(".*.tmp") if batch.results_dir.is_dir() else []:
         stale.unlink(missing_ok=True)  # left by a run killed while writing
     for entry in entries:
-        digest = result.digests[entry.id] = intake.content_hash(entry)
+        digest = result.digests[entry.id] = intake.content_hash(entry, batch.spec)
         try:
-            old = None if batch.force else load_record(batch.result_path(entry.id))
+            old = None if batch.force else batch.load(entry.id)
         except RecordError as exc:
             result.problems.append(f"{exc}: grading {entry.name} again")
             old = None
@@ -322,7 +346,8 @@ def run_batch(
                     zygote=pool.zygotes[0],
                     seed=batch.seed,
                     masks=batch.masks,
-                )  # lists the checks, warms up
+                )  # lists the checks, warms up, and shows what the sandbox could do
+                refuse_unsandboxed(template.sandbox_notes, allowed=batch.allow_unsandboxed)
 
                 def finish(record: Record) -> None:
                     save_record(batch.result_path(record.id), record)
@@ -355,7 +380,7 @@ def run_batch(
                     digest = work.digests[entry.id]
                     reason = ended.reason or "the judge process ended without a result"
                     try:
-                        record = load_record(batch.result_path(entry.id)) if ended.ok else None
+                        record = batch.load(entry.id) if ended.ok else None
                     except RecordError as exc:
                         record, reason = None, str(exc)
                     if record is None or (record.content_hash, record.config_hash) != (
@@ -388,7 +413,7 @@ def run_batch(
                 shutil.rmtree(scratch, ignore_errors=True)
     found = []
     for entry in work.entries:
-        record = load_record(batch.result_path(entry.id))
+        record = batch.load(entry.id)
         if record is None:
             raise ConfigError(
                 f"{batch.result_path(entry.id)}: missing or unreadable after "
@@ -399,7 +424,7 @@ def run_batch(
 
 
 def publish(batch: Batch, outcome: BatchOutcome) -> ClassSummary:
-    """Write grades.csv, grades.json, feedback/<id>.md and summary.html from the records."""
+    """Write grades.csv, grades.json, feedback/<name>.md and summary.html from the records."""
     from grader.outputs import feedback, gradebook, summary
 
     rows = outcome.records
@@ -407,7 +432,7 @@ def publish(batch: Batch, outcome: BatchOutcome) -> ClassSummary:
     write_atomic(batch.out / "grades.csv", gradebook.grades_csv(rows))
     write_atomic(batch.out / "grades.json", gradebook.grades_json(rows, stats, outcome.plan.hidden))
     for record in rows:
-        write_atomic(batch.out / "feedback" / f"{record.id}.md", feedback.feedback_markdown(record))
+        write_atomic(batch.feedback_path(record.id), feedback.feedback_markdown(record))
     write_atomic(batch.out / "summary.html", summary.page(stats, rows))
     return stats
 

@@ -1,14 +1,18 @@
-"""One graded submission on disk: `results/<id>.json`, written atomically as it finishes.
+"""One graded submission on disk: `results/<name>.json`, written atomically as it finishes.
 
 A record is the submission's `GradeResult` (the schema of `grader check --format json`)
-plus what the batch needs: the entry it came from, the content hash that lets a re-run
-skip it, the status and the reason when it could not be graded normally.
+plus what the batch needs: the student id, the entry it came from, the content hash that
+lets a re-run skip it, the status and the reason when it could not be graded normally.
+Its file name comes from `file_stem(id)`, safe whatever the id holds; the id itself is
+inside the record, and a record whose id is not the one looked for counts as none.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +26,23 @@ RECORD_VERSION = 1
 # error: the grader itself failed (regraded on the next run).
 RECORD_STATUSES = ("graded", "crashed", "timeout", "unreadable", "error")
 NOT_GRADED_NORMALLY = ("crashed", "timeout", "unreadable", "error")
+# ids used as file names as they are: short, lower-case (so two of them are two files on a
+# case-insensitive disk too), never hidden or an option, never with the "~" of a hashed name
+PLAIN_ID = re.compile(r"[a-z0-9_][a-z0-9_.-]{0,99}")
+
+
+def file_stem(sid: str) -> str:
+    """The name of the student `sid`'s files (results/<stem>.json, feedback/<stem>.md).
+
+    The id itself when it matches PLAIN_ID; otherwise a readable prefix, "~" and 16 hex
+    digits of the id's sha256: any id (long, unicode, with a newline, "..", a leading "-")
+    gives a short, safe name, and no two ids share one.
+    """
+    if PLAIN_ID.fullmatch(sid):
+        return sid
+    prefix = re.sub(r"[^A-Za-z0-9_.-]+", "_", sid).lstrip(".-")[:40] or "_"
+    digest = hashlib.sha256(sid.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return f"{prefix}~{digest}"
 
 
 @dataclass
@@ -74,14 +95,15 @@ class Record:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step: readers see the old file or the new one."""
+    """Replace `path` with `text` in one step: readers see the old file or the new one.
+    (Text that is not valid Unicode, such as a lone surrogate, is written escaped.)"""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise GraderError(f"{path}: cannot write it ({exc.strerror})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
@@ -104,8 +126,9 @@ def save_record(path: Path, record: Record) -> None:
     write_atomic(path, json.dumps(record.to_dict(), indent=1) + "\n")
 
 
-def load_record(path: Path) -> Record | None:
-    """The record at `path`; None when there is none, RecordError when it cannot be read."""
+def load_record(path: Path, sid: str | None = None) -> Record | None:
+    """The record at `path`; None when there is none (or it is another student's than `sid`:
+    from an earlier layout of the results), RecordError when it cannot be read."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -123,11 +146,12 @@ def load_record(path: Path) -> Record | None:
             f"version {RECORD_VERSION}"
         )
     try:
-        return Record.from_dict(data)
+        record = Record.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RecordError(
             f"{path}: this result does not follow the record schema ({type(exc).__name__}: {exc})"
         ) from None
+    return None if sid is not None and record.id != sid else record
 
 
 def not_graded(template: GradeResult, submission: str, reason: str) -> GradeResult:

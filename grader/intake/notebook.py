@@ -1,8 +1,11 @@
 """Jupyter notebooks as Python modules: the code cells, in order, without IPython syntax.
 
-The notebook is read as JSON and nothing in it runs here. Lines that only IPython
-understands (`%magic`, `!shell`, `%%cell magic`, `help?`) are replaced by `pass` so
-blocks stay valid, and each replacement becomes a note for the student's feedback.
+The notebook is read like any student file (no link followed, at most MAX_BYTES) and parsed
+as JSON; nothing in it runs here. Lines that only IPython understands (`%magic`, `!shell`,
+`%%cell magic`, `help?`) are replaced by `pass` so blocks stay valid, and each replacement
+becomes a note for the student's feedback. A notebook the grader cannot parse (bad JSON,
+nested too deeply, a cell too deeply nested to analyse, text that is not valid Unicode) is a
+SubmissionError that says so.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import re
 from pathlib import Path
 
 from grader.errors import SubmissionError
-from grader.intake.files import MAX_BYTES
+from grader.intake.files import MAX_BYTES, printable, read_file, untrusted
 
 # Cell magics whose body is ordinary Python: the magic line goes, the body stays.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
@@ -24,28 +27,41 @@ def _is_ipython_line(stripped: str) -> bool:
     return stripped.startswith(("%", "!")) or bool(HELP.match(stripped))
 
 
-def _parses(source: str) -> bool:
+def _parses(source: str, number: int, where: str) -> bool:
     try:
         ast.parse(source)
     except (SyntaxError, ValueError):
         return False
+    except (RecursionError, MemoryError):
+        raise SubmissionError(
+            f"{printable(where)}: code cell {number} is too deeply nested for the grader to "
+            "analyse (a very long expression, or brackets nested very deep); split it into "
+            "smaller statements"
+        ) from None
     return True
 
 
-def _cell_source(cell: dict, index: int, path: Path) -> str:
+def _cell_source(cell: dict, index: int, where: str) -> str:
     source = cell.get("source", "")
     if isinstance(source, list) and all(isinstance(s, str) for s in source):
-        return "".join(source)
-    if isinstance(source, str):
-        return source
-    raise SubmissionError(
-        f"{path.name}: code cell {index} has no readable source; "
-        "save the notebook again from Jupyter"
-    )
+        source = "".join(source)
+    if not isinstance(source, str):
+        raise SubmissionError(
+            f"{printable(where)}: code cell {index} has no readable source; "
+            "save the notebook again from Jupyter"
+        )
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SubmissionError(
+            f"{printable(where)}: code cell {index} holds text that is not valid Unicode; "
+            "save the notebook again from Jupyter"
+        ) from None
+    return source
 
 
-def _convert_cell(source: str, number: int, notes: list[str]) -> str:
-    if _parses(source):  # plain Python: a `%` starting a line inside a string stays
+def _convert_cell(source: str, number: int, notes: list[str], where: str) -> str:
+    if _parses(source, number, where):  # plain Python: a line starting `%` in a string stays
         return source
     lines = source.splitlines()
     first = lines[0].strip() if lines else ""
@@ -68,22 +84,25 @@ def _convert_cell(source: str, number: int, notes: list[str]) -> str:
     return "\n".join(out)
 
 
-def notebook_to_source(path: Path) -> tuple[str, list[str]]:
-    """The Python source of a notebook's code cells, and notes on what was dropped."""
-    if path.stat().st_size > MAX_BYTES:
-        raise SubmissionError(
-            f"{path.name}: the notebook is larger than {MAX_BYTES >> 20} MiB; "
-            "clear its outputs (Cell > All Output > Clear) and hand it in again"
-        )
-    try:
-        data = json.loads(path.read_bytes())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SubmissionError(f"{path.name}: not a readable Jupyter notebook ({exc})") from None
+def notebook_to_source(path: Path, where: str | None = None) -> tuple[str, list[str]]:
+    """The Python source of a notebook's code cells, and notes on what was dropped (`where`:
+    the notebook's name for the student, by default its file name)."""
+    where = where or path.name
+    raw = read_file(
+        path,
+        where,
+        limit=MAX_BYTES,
+        advice="clear its outputs (Cell > All Output > Clear) and hand it in again",
+    )
+    with untrusted(f"{printable(where)}: not a readable Jupyter notebook"):
+        data = json.loads(raw)
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         version = data.get("nbformat") if isinstance(data, dict) else None
+        if not isinstance(version, (int, float, str, type(None))):
+            version = type(version).__name__
         raise SubmissionError(
-            f"{path.name}: not a Jupyter notebook in format 4 (nbformat "
-            f"{version!r}); open it in Jupyter and save it again"
+            f"{printable(where)}: not a Jupyter notebook in format 4 (nbformat "
+            f"{version!r:.40}); open it in Jupyter and save it again"
         )
     notes: list[str] = []
     parts = []
@@ -92,9 +111,9 @@ def notebook_to_source(path: Path) -> tuple[str, list[str]]:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         number += 1
-        code = _convert_cell(_cell_source(cell, index, path), number, notes)
+        code = _convert_cell(_cell_source(cell, index, where), number, notes, where)
         if code.strip():
             parts.append(f"# --- code cell {number} ---\n{code}\n")
     if not parts:
-        raise SubmissionError(f"{path.name}: the notebook has no code cells")
+        raise SubmissionError(f"{printable(where)}: the notebook has no code cells")
     return "\n".join(parts), notes

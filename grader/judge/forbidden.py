@@ -1,45 +1,620 @@
 """Every forbidden-API rule, in one place: what counts as a use, where an API is forbidden,
-and the verdict.
+and the verdict, all decided in the judge from the submission's source (AST; nothing of
+it is imported or run).
 
 `[forbidden]` in assignment.toml names the APIs (`AssignmentSpec.forbidden`, with what to
-write instead) and, optionally, the student's top-level names each is forbidden in
-(`forbidden_only_in`; an API not listed is forbidden everywhere). `Policy.for_submission`
-reads the submission's source (AST; nothing is imported): each top-level function or class
-maps to the forbidden APIs it uses, directly or through the module's other top-level
-names; code at module level taints every name. Import aliases are followed
-(`import torch.nn.functional as F`, `from torch.nn import Linear`); a method such as
-`torch.Tensor.backward` matches any `.backward` attribute, since types are unknown
-statically. The worker reports the APIs that ran during a request (`grader.sandbox.worker`);
-`Policy.check_ran` turns those into a verdict too.
+write instead), optionally the student's top-level names each is forbidden in
+(`forbidden_only_in`; else everywhere), and the constructs the instructor allows
+(`forbidden_allow`, e.g. `allow = ["threading"]`).
+
+The scan is an allow-list of what can be resolved statically:
+
+- a name or attribute chain is resolved through imports and plain assignments
+  (`import torch.nn.functional as F`, `lin = F.linear`, `self.f = F`), and through
+  `getattr(obj, "literal")`; it is a use of an API when it names the API, anything under
+  it, another member of the API's family (`FAMILIES`: `F.conv3d` for `F.conv2d`), or the
+  same object under another path (`torch.nn.modules.linear.Linear` is `torch.nn.Linear`);
+- a chain the scan cannot resolve (`f(x).linear`, `mods[0].dropout`) that ends in the name
+  of a forbidden API is a use of it, and any unresolved `.backward`-like method name is a
+  use of the Tensor method;
+- every construct that could reach an API by a computed name or another thread of control
+  (`CONSTRUCTS`: getattr with a computed name, `__import__`/importlib, exec/eval/compile,
+  `globals()`/`vars()`/`__dict__`/`sys.modules`, `operator.attrgetter`, torch.ops / torch._C
+  and torch's private names, ctypes, threads and processes, introspection of internals,
+  pickles, `import *`) is a violation wherever an API is forbidden, unless allowed.
+
+Each top-level function or class maps to what it uses, directly or through the module's
+other top-level names; code at module level taints every name. The worker's own report of
+the APIs that ran is evidence for the report only (`Policy.ran_notes`): student code shares
+the worker's process and can switch it off, so no verdict rests on it.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+import fnmatch
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from grader.errors import SubmissionError
 
 if TYPE_CHECKING:
     from grader.spec import AssignmentSpec
 
 MODULE_LEVEL = "<module>"
+EXPRESSION = "<expression>"  # the root of a chain the scan cannot resolve, e.g. f(x).backward
+
+# An API listed in [forbidden] forbids its whole family: the patterns (fnmatch, on dotted
+# names) of the family it belongs to, minus the exceptions.
+FAMILIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "autograd": (
+        (
+            "torch.autograd",
+            "torch.autograd.*",
+            "torch.Tensor.backward",
+            "torch.func",
+            "torch.func.*",
+            "functorch",
+            "functorch.*",
+            "torch._make_dual",
+            "torch._C._functions*",
+        ),
+        (
+            "torch.autograd.grad_mode*",
+            "torch.autograd.no_grad",
+            "torch.autograd.enable_grad",
+            "torch.autograd.set_grad_enabled",
+            "torch.autograd.inference_mode",
+        ),
+    ),
+    "softmax": (
+        (
+            "torch.nn.functional.softmax",
+            "torch.softmax",
+            "torch.Tensor.softmax",
+            "torch.special.softmax",
+            "torch._softmax",
+            "torch.nn.Softmax",
+            "torch.nn.Softmax2d",
+            "torch.nn.modules.activation.Softmax*",
+            "torch.nn.functional.softmin",
+            "torch.nn.Softmin",
+        ),
+        (),
+    ),
+    "log_softmax": (
+        (
+            "torch.nn.functional.log_softmax",
+            "torch.log_softmax",
+            "torch.Tensor.log_softmax",
+            "torch.special.log_softmax",
+            "torch._log_softmax",
+            "torch.nn.LogSoftmax",
+            "torch.nn.modules.activation.LogSoftmax",
+        ),
+        (),
+    ),
+    "cross_entropy": (
+        (
+            "torch.nn.functional.cross_entropy",
+            "torch.nn.CrossEntropyLoss",
+            "torch.nn.functional.nll_loss",
+            "torch.nn.NLLLoss",
+            "torch.nn.NLLLoss2d",
+            "torch.nn.modules.loss.CrossEntropyLoss",
+            "torch.nn.modules.loss.NLLLoss*",
+            "torch._C._nn.cross_entropy_loss",
+            "torch._C._nn.nll_loss*",
+            "torch.nll_loss*",
+        ),
+        (),
+    ),
+    "conv": (
+        (
+            "torch.nn.functional.conv*",
+            "torch.conv*",
+            "torch.convolution",
+            "torch._convolution",
+            "torch.nn.Conv*",
+            "torch.nn.LazyConv*",
+            "torch.nn.modules.conv*",
+        ),
+        (),
+    ),
+    "pool": (
+        (
+            "torch.nn.functional.*pool*",
+            "torch.*pool*",
+            "torch.nn.*Pool*",
+            "torch.nn.modules.pooling*",
+        ),
+        (),
+    ),
+    "dropout": (
+        (
+            "torch.dropout",
+            "torch.dropout_",
+            "torch.nn.functional.*dropout*",
+            "torch.native_dropout",
+            "torch.*_dropout",
+            "torch.*_dropout_",
+            "torch.nn.*Dropout*",
+            "torch.nn.modules.dropout*",
+        ),
+        (),
+    ),
+    "linear": (
+        (
+            "torch.nn.Linear",
+            "torch.nn.LazyLinear",
+            "torch.nn.functional.linear",
+            "torch.nn.modules.linear*",
+            "torch._C._nn.linear",
+        ),
+        (),
+    ),
+    "optim": (("torch.optim", "torch.optim.*"), ()),
+}
+
+# construct -> (what the scan saw, what to write instead)
+CONSTRUCTS = {
+    "getattr": (
+        "getattr, setattr or delattr with a computed name",
+        "write the attribute out (obj.name) so that the grader can check it",
+    ),
+    "import": (
+        "an import by a computed name (__import__, importlib)",
+        "import modules with import statements",
+    ),
+    "exec": ("exec, eval or compile", "write the code itself"),
+    "namespace": (
+        "a namespace looked up by name (globals, vars, locals, __dict__, "
+        "__builtins__, sys.modules)",
+        "use the names themselves",
+    ),
+    "attrgetter": (
+        "operator.attrgetter or operator.methodcaller",
+        "write the attribute or method out",
+    ),
+    "torch-internals": ("torch.ops, torch._C or a private name of torch", "use torch's public API"),
+    "ctypes": ("ctypes or a compiled extension", "write Python"),
+    "threading": ("a thread or a signal handler", "run everything in the calling thread"),
+    "processes": (
+        "another process (fork, subprocess, multiprocessing, os.system)",
+        "compute in this process",
+    ),
+    "introspection": (
+        "introspection of Python's internals (gc, inspect, __class__, "
+        "__subclasses__, __globals__, ...)",
+        "use the objects themselves",
+    ),
+    "pickle": ("unpickling (pickle, marshal, torch.load)", "build the objects in code"),
+    "star-import": ("import *", "import the names you use"),
+}
+CONSTRUCT_MODULES = {
+    "importlib": "import",
+    "imp": "import",
+    "pkgutil": "import",
+    "runpy": "import",
+    "zipimport": "import",
+    "code": "exec",
+    "codeop": "exec",
+    "ctypes": "ctypes",
+    "cffi": "ctypes",
+    "threading": "threading",
+    "_thread": "threading",
+    "concurrent": "threading",
+    "signal": "threading",
+    "asyncio": "threading",
+    "sched": "threading",
+    "multiprocessing": "processes",
+    "subprocess": "processes",
+    "pty": "processes",
+    "gc": "introspection",
+    "inspect": "introspection",
+    "builtins": "namespace",
+    "pickle": "pickle",
+    "_pickle": "pickle",
+    "marshal": "pickle",
+    "copyreg": "pickle",
+    "shelve": "pickle",
+    "dill": "pickle",
+    "cloudpickle": "pickle",
+    "joblib": "pickle",
+    "torch.utils.cpp_extension": "ctypes",
+    "torch.ops": "torch-internals",
+    "torch._C": "torch-internals",
+    "torch.load": "pickle",
+    "torch.serialization": "pickle",
+    "torch.hub": "pickle",
+    "torch.package": "pickle",
+    "torch.multiprocessing": "processes",
+    "torch.library": "torch-internals",
+    "sys.modules": "namespace",
+    "sys.meta_path": "import",
+    "sys.path_hooks": "import",
+    "sys.settrace": "threading",
+    "sys.setprofile": "threading",
+    "sys.addaudithook": "threading",
+    "operator.attrgetter": "attrgetter",
+    "operator.methodcaller": "attrgetter",
+    "os.fork": "processes",
+    "os.forkpty": "processes",
+    "os.system": "processes",
+    "os.popen": "processes",
+    "os.exec*": "processes",
+    "os.spawn*": "processes",
+    "os.posix_spawn*": "processes",
+    "os.register_at_fork": "processes",
+}
+CONSTRUCT_NAMES = {
+    "__import__": "import",
+    "exec": "exec",
+    "eval": "exec",
+    "compile": "exec",
+    "globals": "namespace",
+    "vars": "namespace",
+    "locals": "namespace",
+    "__builtins__": "namespace",
+    "breakpoint": "exec",
+}
+DYNAMIC_ATTRIBUTES = {"getattr", "setattr", "delattr"}
+INTERNALS = {
+    "__dict__": "namespace",
+    "__builtins__": "namespace",
+    "__class__": "introspection",
+    "__bases__": "introspection",
+    "__base__": "introspection",
+    "__mro__": "introspection",
+    "__subclasses__": "introspection",
+    "__globals__": "introspection",
+    "__code__": "introspection",
+    "__closure__": "introspection",
+    "__self__": "introspection",
+    "__func__": "introspection",
+    "__wrapped__": "introspection",
+    "__getattribute__": "getattr",
+    "__getattr__": "getattr",
+    "__setattr__": "getattr",
+    "__delattr__": "getattr",
+    "__reduce__": "pickle",
+    "__reduce_ex__": "pickle",
+    "__loader__": "import",
+    "__spec__": "import",
+    "__import__": "import",
+    "__module__": "introspection",
+    "f_globals": "introspection",
+    "f_locals": "introspection",
+    "f_back": "introspection",
+    "tb_frame": "introspection",
+    "gi_frame": "introspection",
+}
+PUBLIC_DUNDERS = {"__version__", "__name__", "__doc__"}
+# last names of forbidden APIs that are also everyday attributes (tensor.grad, module.func)
+COMMON_ATTRIBUTES = {"grad", "functional", "func", "autograd", "optim", "data", "nn"}
 
 
-def _dotted(node: ast.AST, aliases: dict[str, str]) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        # rooted in a call or subscript, e.g. f(x).backward: only a method name can match
-        return ".".join(["<expression>", *reversed(parts)]) if parts else None
-    parts.append(aliases.get(node.id, node.id))
-    return ".".join(reversed(parts))
+@dataclass(frozen=True)
+class Use:
+    """One forbidden thing in the source: an API (as listed in [forbidden]) or a construct."""
+
+    key: str  # the [forbidden] entry, or "construct:<id>"
+    line: int
+    what: str  # what the source says, resolved: e.g. "torch.nn.functional.conv3d"
+    api: str = ""  # for a name the scan cannot resolve: the forbidden API it may be
+
+    @property
+    def construct(self) -> str | None:
+        return self.key.removeprefix("construct:") if self.key.startswith("construct:") else None
 
 
-def _aliases(tree: ast.Module) -> dict[str, str]:
+class ForbiddenAPIUsed(Exception):
+    """Student code uses an API this assignment forbids, or a construct the grader cannot check."""
+
+    def __init__(self, uses: list[Use], advice: dict[str, str]):
+        self.uses = uses
+        self.apis = sorted({u.key for u in uses if u.construct is None})
+        lines = []
+        for u in sorted(uses, key=lambda u: (u.line, u.key)):
+            if u.construct is None:
+                tail = f": {advice[u.key]}" if advice.get(u.key) else ""
+                written = f" (written {u.what})" if u.api else ""
+                lines.append(
+                    f"line {u.line}: your code uses {u.api or u.what}, which this assignment "
+                    f"forbids{tail}{written}"
+                )
+            else:
+                seen, instead = CONSTRUCTS[u.construct]
+                lines.append(
+                    f"line {u.line}: your code uses {seen} ({u.what}): the grader cannot "
+                    f"check what it reaches, so it is not allowed here; {instead}"
+                )
+        super().__init__("; ".join(dict.fromkeys(lines)))
+
+
+def _parse(path: Path) -> ast.Module | None:
+    """The AST of one source file; None when it is not valid Python (the worker reports that
+    when it imports the module); SubmissionError when it is too deep for the parser."""
+    try:
+        return ast.parse(path.read_text(errors="replace"), filename=str(path))
+    except (SyntaxError, ValueError):  # ValueError: a null byte (Python < 3.12)
+        return None
+    except (RecursionError, MemoryError):
+        raise SubmissionError(
+            f"{path.name}: too deeply nested for the grader to analyse (a very long expression, "
+            "such as a sum of thousands of terms, or brackets nested very deep); split it into "
+            "smaller statements"
+        ) from None
+
+
+def _matches(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _resolve(dotted: str) -> Any:
+    """The object `dotted` names among the modules the judge has imported, without importing
+    or calling anything; None when it names nothing there."""
+    parts = dotted.split(".")
+    for split in range(len(parts), 0, -1):
+        module = sys.modules.get(".".join(parts[:split]))
+        if module is None:
+            continue
+        obj: Any = module
+        for attr in parts[split:]:
+            try:
+                obj = getattr(obj, attr)
+            except Exception:  # noqa: BLE001 - a lazy attribute that fails to load is no object
+                return None
+        return obj
+    return None
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """The forbidden APIs of an assignment, expanded into what the scan looks for."""
+
+    entries: tuple[str, ...]
+    families: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]  # entry -> (patterns, except)
+    objects: tuple[tuple[Any, str], ...]  # (object, entry) for identity and subclass matches
+    methods: dict[str, tuple[str, str]]  # Tensor method name -> (entry, the API)
+    leaves: dict[str, tuple[str, str]]  # last name of a forbidden API, or a pattern -> same
+
+    @classmethod
+    def of(cls, entries: Iterable[str]) -> _Rules:
+        entries = tuple(entries)
+        families: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        for entry in entries:
+            for patterns, exceptions in FAMILIES.values():
+                if _matches(entry, patterns) or any(p.startswith(entry + ".") for p in patterns):
+                    old = families.get(entry, ((), ()))
+                    families[entry] = (old[0] + patterns, old[1] + exceptions)
+        names: dict[str, str] = {e: e for e in entries}
+        for entry, (patterns, _) in families.items():
+            names.update({p: entry for p in patterns if "*" not in p})
+        objects = []
+        for name, entry in names.items():
+            obj = _resolve(name)
+            if obj is not None and not isinstance(obj, type(sys)):
+                objects.append((obj, entry))
+        methods: dict[str, tuple[str, str]] = {}
+        leaves: dict[str, tuple[str, str]] = {}
+        ordered = [(e, e) for e in entries] + [
+            (p, e) for e in entries for p in families.get(e, ((), ()))[0]
+        ]
+        for name, entry in ordered:
+            for p in [name]:
+                leaf = p.rsplit(".", 1)[-1]
+                if p.startswith("torch.Tensor."):
+                    methods.setdefault(leaf, (entry, p))
+                elif (
+                    "." in p
+                    and len(leaf.replace("*", "")) >= 3
+                    and leaf not in COMMON_ATTRIBUTES
+                    and not isinstance(_resolve(p), type(sys))
+                ):
+                    leaves.setdefault(leaf, (entry, p))
+        return cls(entries, families, tuple(objects), methods, leaves)
+
+    def entry_for(self, dotted: str) -> str | None:
+        """The entry a fully resolved dotted name is a use of, if any."""
+        for entry in self.entries:
+            if dotted == entry or dotted.startswith(entry + "."):
+                return entry
+        for entry, (patterns, exceptions) in self.families.items():
+            if _matches(dotted, patterns) and not _matches(dotted, exceptions):
+                return entry
+        if self.objects:
+            obj = _resolve(dotted)
+            if obj is not None:
+                for forbidden, entry in self.objects:
+                    if obj is forbidden:
+                        return entry
+                    if isinstance(obj, type) and isinstance(forbidden, type):
+                        try:
+                            if issubclass(obj, forbidden):
+                                return entry
+                        except TypeError:
+                            pass
+        return None
+
+    def entry_for_leaf(self, leaf: str, *, method_only: bool) -> tuple[str, str] | None:
+        """(entry, API) an unresolved `something.leaf` may be a use of."""
+        if leaf in self.methods:
+            return self.methods[leaf]
+        if method_only:
+            return None
+        for pattern, found in self.leaves.items():
+            if fnmatch.fnmatchcase(leaf, pattern):
+                return found
+        return None
+
+
+class _Scanner:
+    """Resolves the names of one module and lists the forbidden uses inside a node."""
+
+    def __init__(self, tree: ast.Module, rules: _Rules):
+        self.rules = rules
+        self.aliases = _imports(tree)
+        self.module_roots = (
+            {v.split(".")[0] for v in self.aliases.values()}
+            | {"torch"}
+            | {found.split(".")[0] for n in ast.walk(tree) if (found := _literal_import(n))}
+        )
+        self.own = {
+            n.name
+            for n in tree.body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        }
+        self.members = {
+            f"self.{item.name}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ClassDef)
+            for item in node.body
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+        }
+        self._assignment_aliases(tree)
+
+    def _assignment_aliases(self, tree: ast.Module) -> None:
+        """`lin = F.linear`, `self.f = F`, `def g(F=torch.nn.functional)`: aliases too."""
+        pairs: list[tuple[str, ast.expr]] = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign):
+                pairs += [(t, node.value) for t in map(_target_name, node.targets) if t]
+            elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
+                target = _target_name(node.target)
+                if target:
+                    pairs.append((target, node.value))
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                args = node.args.posonlyargs + node.args.args
+                pairs += list(
+                    zip(
+                        [a.arg for a in args[len(args) - len(node.args.defaults) :]],
+                        node.args.defaults,
+                        strict=True,
+                    )
+                )
+                pairs += [
+                    (a.arg, d)
+                    for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True)
+                    if d is not None
+                ]
+        for _ in range(4):  # a few rounds: aliases of aliases
+            for name, value in pairs:
+                dotted = self.dotted(value)
+                if dotted and not dotted.startswith(EXPRESSION) and dotted != name:
+                    if dotted.split(".")[0] in self.module_roots:
+                        self.aliases.setdefault(name, dotted)
+
+    def dotted(self, node: ast.AST) -> str | None:
+        """The dotted name of an attribute chain, resolved through aliases; EXPRESSION-rooted
+        when it starts from something else than a name (a call, a subscript)."""
+        parts: list[str] = []
+        while True:
+            if isinstance(node, ast.Attribute):
+                parts.append(node.attr)
+                node = node.value
+            elif _is_literal_getattr(node):
+                assert isinstance(node, ast.Call)
+                second = node.args[1]
+                assert isinstance(second, ast.Constant) and isinstance(second.value, str)
+                parts.append(second.value)
+                node = node.args[0]
+            else:
+                break
+        imported = _literal_import(node)
+        if imported is not None:  # __import__("sys"), importlib.import_module("torch.nn")
+            return ".".join([imported, *reversed(parts)])
+        if isinstance(node, ast.Name):
+            base = node.id
+            if parts and f"{base}.{parts[-1]}" in self.aliases:  # self.f = F
+                base = self.aliases[f"{base}.{parts.pop()}"]
+            else:
+                base = self.aliases.get(base, base)
+            return ".".join([base, *reversed(parts)])
+        return ".".join([EXPRESSION, *reversed(parts)]) if parts else None
+
+    def uses(self, node: ast.AST) -> tuple[list[Use], set[str]]:
+        """(forbidden uses, plain names referenced) inside `node`."""
+        found: list[Use] = []
+        names: set[str] = set()
+        inner = {id(n.value) for n in ast.walk(node) if isinstance(n, ast.Attribute)} | {
+            id(n.args[0])
+            for n in ast.walk(node)
+            if isinstance(n, ast.Call) and _is_literal_getattr(n)
+        }  # parts of a longer chain: the chain counts once, whole
+        literal_funcs = {
+            id(part)
+            for n in ast.walk(node)
+            if isinstance(n, ast.Call) and (_is_literal_getattr(n) or _literal_import(n))
+            for part in ast.walk(n.func)
+        }  # getattr(x, "name"), __import__("sys"): resolvable, so no construct
+        for sub in ast.walk(node):
+            line = getattr(sub, "lineno", 0)
+            if isinstance(sub, ast.Name):
+                names.add(sub.id)
+                construct = CONSTRUCT_NAMES.get(sub.id)
+                if sub.id in DYNAMIC_ATTRIBUTES:
+                    construct = "getattr"
+                if construct and sub.id not in self.own and id(sub) not in literal_funcs:
+                    found.append(Use(f"construct:{construct}", line, sub.id))
+            if isinstance(sub, (ast.Import, ast.ImportFrom)):
+                found += self._import_uses(sub)
+            if id(sub) in literal_funcs:
+                continue
+            if id(sub) not in inner and (
+                isinstance(sub, (ast.Attribute, ast.Name))
+                or _is_literal_getattr(sub)
+                or _literal_import(sub)
+            ):
+                found += self._chain_uses(sub, line)
+        return found, names
+
+    def _import_uses(self, node: ast.Import | ast.ImportFrom) -> Iterator[Use]:
+        """An import is a use only as `import *`; what it binds counts where it is used."""
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            yield Use("construct:star-import", node.lineno, f"from {node.module} import *")
+
+    def _chain_uses(self, node: ast.AST, line: int) -> Iterator[Use]:
+        dotted = self.dotted(node)
+        if dotted is None:
+            return
+        for part in dotted.split(".")[1:]:
+            if part in INTERNALS:
+                yield Use(f"construct:{INTERNALS[part]}", line, dotted)
+        root, _, rest = dotted.partition(".")
+        if root not in self.module_roots:  # a local name, self, or an expression
+            if not rest:
+                return
+            if f"{root}.{rest.split('.')[0]}" in self.members:  # the student's own method
+                return
+            leaf = dotted.rsplit(".", 1)[1]
+            found = self.rules.entry_for_leaf(leaf, method_only=root == "self")
+            if found:
+                yield Use(found[0], line, dotted, api=found[1])
+            return
+        yield from self._name_uses(dotted, line)
+
+    def _name_uses(self, dotted: str, line: int) -> Iterator[Use]:
+        """Uses in a fully resolved dotted name (an import, or a chain from one)."""
+        for pattern, construct in CONSTRUCT_MODULES.items():
+            if fnmatch.fnmatchcase(dotted, pattern) or dotted.startswith(pattern + "."):
+                yield Use(f"construct:{construct}", line, dotted)
+        parts = dotted.split(".")
+        if parts[0] in ("torch", "functorch") and any(
+            p.startswith("_") and p not in PUBLIC_DUNDERS for p in parts[1:]
+        ):
+            yield Use("construct:torch-internals", line, dotted)
+        if parts[0] == "sys" and len(parts) > 1 and parts[1].startswith("_"):
+            yield Use("construct:introspection", line, dotted)
+        entry = self.rules.entry_for(dotted)
+        if entry:
+            yield Use(entry, line, dotted)
+
+
+def _imports(tree: ast.Module) -> dict[str, str]:
     aliases: dict[str, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -53,87 +628,94 @@ def _aliases(tree: ast.Module) -> dict[str, str]:
     return aliases
 
 
-def _is_module_path(name: str) -> bool:
-    """`torch.nn.functional.softmax` names a function in a module, not a tensor's method."""
-    return name.startswith("torch.") and not name.startswith("torch.Tensor.")
+def _target_name(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f"{node.value.id}.{node.attr}"
+    return None
 
 
-def _matches(name: str, apis: list[str]) -> list[str]:
-    found = []
-    for api in apis:
-        if name == api or name.startswith(api + "."):
-            found.append(api)
-        elif (
-            api.startswith("torch.Tensor.")
-            and name.endswith("." + api.rsplit(".", 1)[1])
-            and not _is_module_path(name)
-        ):
-            found.append(api)
-    return found
+def _literal_import(node: ast.AST) -> str | None:
+    """The module `__import__("a.b")` (its top package "a") or
+    `importlib.import_module("a.b")` ("a.b") names, when the name is a literal."""
+    if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+        return None
+    name = node.args[0].value
+    if not isinstance(name, str) or not name or name.startswith("."):
+        return None
+    func = node.func
+    if isinstance(func, ast.Name) and func.id == "__import__" and len(node.args) == 1:
+        return name.split(".")[0]
+    if (
+        isinstance(func, ast.Attribute)
+        and func.attr == "import_module"
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "importlib"
+        and len(node.args) == 1
+    ):
+        return name
+    return None
 
 
-def _uses(node: ast.AST, aliases: dict[str, str], apis: list[str]) -> tuple[set[str], set[str]]:
-    """(forbidden APIs used, plain names referenced) inside `node`."""
-    used, names = set(), set()
-    for sub in ast.walk(node):
-        if isinstance(sub, (ast.Attribute, ast.Name)):
-            dotted = _dotted(sub, aliases)
-            if dotted:
-                used.update(_matches(dotted, apis))
-            if isinstance(sub, ast.Name):
-                names.add(sub.id)
-    return used, names
+def _is_literal_getattr(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("getattr", "hasattr")
+        and len(node.args) >= 2
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
+    )
 
 
-def find_violations(sources: list[Path], apis: list[str]) -> dict[str, list[str]]:
-    """Top-level name -> sorted forbidden APIs it reaches; MODULE_LEVEL for top-level code."""
+def _distinct(uses: Iterable[Use]) -> list[Use]:
+    """One use per (entry, line): the longest spelling of it."""
+    best: dict[tuple[str, int], Use] = {}
+    for use in uses:
+        old = best.get((use.key, use.line))
+        if old is None or len(use.what) > len(old.what):
+            best[(use.key, use.line)] = use
+    return sorted(best.values(), key=lambda u: (u.line, u.key))
+
+
+def find_violations(sources: list[Path], apis: list[str]) -> dict[str, list[Use]]:
+    """Top-level name -> the forbidden uses it reaches (MODULE_LEVEL: top-level code).
+
+    Every source is parsed, whatever `apis` holds: one too deeply nested to analyse is a
+    SubmissionError (no verdict is possible), for every assignment alike.
+    """
+    trees = [tree for tree in map(_parse, sources) if tree is not None]
     if not apis:
         return {}
-    direct: dict[str, set[str]] = {}
+    rules = _Rules.of(apis)
+    direct: dict[str, list[Use]] = {}
     refs: dict[str, set[str]] = {}
-    for path in sources:
-        try:
-            tree = ast.parse(path.read_text(errors="replace"), filename=str(path))
-        except SyntaxError:
-            continue  # the worker reports the syntax error when it imports the module
-        aliases = _aliases(tree)
+    for tree in trees:
+        scanner = _Scanner(tree, rules)
         for node in tree.body:
+            found, names = scanner.uses(node)
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                used, names = _uses(node, aliases, apis)
-                direct.setdefault(node.name, set()).update(used)
+                direct.setdefault(node.name, []).extend(found)
                 refs.setdefault(node.name, set()).update(names)
-            elif not isinstance(node, (ast.Import, ast.ImportFrom)):
-                used, names = _uses(node, aliases, apis)
-                direct.setdefault(MODULE_LEVEL, set()).update(used)
+            else:
+                direct.setdefault(MODULE_LEVEL, []).extend(found)
                 for target in getattr(node, "targets", []):  # x = forbidden_thing
                     if isinstance(target, ast.Name):
-                        direct.setdefault(target.id, set()).update(used)
-    closed: dict[str, list[str]] = {}
+                        direct.setdefault(target.id, []).extend(found)
+    closed: dict[str, list[Use]] = {}
     for name in direct:
-        seen, stack, found = {name}, [name], set()
+        seen, stack, found_all = {name}, [name], []
         while stack:
             current = stack.pop()
-            found |= direct.get(current, set())
+            found_all += direct.get(current, [])
             for ref in refs.get(current, ()):
                 if ref in direct and ref not in seen:
                     seen.add(ref)
                     stack.append(ref)
-        if found:
-            closed[name] = sorted(found)
+        if found_all:
+            closed[name] = _distinct(found_all)
     return closed
-
-
-class ForbiddenAPIUsed(Exception):
-    """Student code used an API this assignment forbids."""
-
-    def __init__(self, apis: list[str], advice: dict[str, str], how: str):
-        self.apis = apis
-        lines = [
-            f"your code {how} {api}, which this assignment forbids"
-            + (f": {advice[api]}" if advice.get(api) else "")
-            for api in apis
-        ]
-        super().__init__("; ".join(lines))
 
 
 @dataclass(frozen=True)
@@ -142,20 +724,20 @@ class Policy:
 
     instead: dict[str, str]  # API -> what to write instead
     only_in: dict[str, tuple[str, ...]]  # API -> the top-level names it is forbidden in
-    static: dict[str, list[str]]  # top-level name -> forbidden APIs its source reaches
+    static: dict[str, list[Use]]  # top-level name -> forbidden uses its source reaches
+    allow: tuple[str, ...] = ()  # constructs the instructor allows
 
     @classmethod
     def for_submission(cls, spec: AssignmentSpec, sources: list[Path]) -> Policy:
-        """Scan `sources`; a forbidden API used at module level taints every name."""
+        """Scan `sources` (what is used at module level counts for every name)."""
         static = find_violations(sources, list(spec.forbidden))
-        if MODULE_LEVEL in static:
-            for name in [*static, MODULE_LEVEL]:
-                static[name] = sorted(set(static.get(name, [])) | set(static[MODULE_LEVEL]))
-        return cls(dict(spec.forbidden), dict(spec.forbidden_only_in), static)
+        return cls(
+            dict(spec.forbidden), dict(spec.forbidden_only_in), static, tuple(spec.forbidden_allow)
+        )
 
     @property
     def apis(self) -> list[str]:
-        """What the worker should watch for at run time."""
+        """What the worker watches for at run time (evidence for the report only)."""
         return list(self.instead)
 
     def applies(self, api: str, origin: str | None) -> bool:
@@ -165,14 +747,25 @@ class Policy:
         scope = self.only_in.get(api)
         return scope is None or origin in scope
 
+    def _counts(self, use: Use, name: str) -> bool:
+        if use.construct is None:
+            return self.applies(use.key, name)
+        return use.construct not in self.allow and any(self.applies(a, name) for a in self.instead)
+
     def check_static(self, name: str) -> None:
-        """Raise if the source of the top-level `name` reaches an API forbidden there."""
-        self._raise([a for a in self.static.get(name, []) if self.applies(a, name)], "uses")
+        """Raise if the source of the top-level `name` reaches something forbidden there."""
+        reached = self.static.get(name, []) + self.static.get(MODULE_LEVEL, [])
+        uses = [u for u in _distinct(reached) if self._counts(u, name)]
+        if uses:
+            raise ForbiddenAPIUsed(uses, self.instead)
 
-    def check_ran(self, apis: Iterable[str], origin: str | None) -> None:
-        """Raise if any of `apis`, seen running during a request through `origin`, is forbidden."""
-        self._raise([a for a in apis if self.applies(a, origin)], "called")
-
-    def _raise(self, apis: list[str], how: str) -> None:
-        if apis:
-            raise ForbiddenAPIUsed(apis, self.instead, how)
+    def ran_notes(self, apis: Iterable[str], origin: str | None) -> list[str]:
+        """Notes on forbidden APIs the worker says ran: evidence for the report, not a verdict
+        (the source decides; this says where the scan and the run disagree)."""
+        return [
+            f"the worker reported that {api} ran during a request through "
+            f"{origin or 'your module'}; the grade comes from your source, which the "
+            "grader found clean there"
+            for api in apis
+            if self.applies(api, origin)
+        ]

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Generator
 from pathlib import Path
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Any, TypedDict
 
 import numpy as np
@@ -32,6 +32,8 @@ from grader.judge.replay import ReferenceObject, ReferenceSource, ReplayMiss
 from grader.outputs.schema import CheckResult
 from grader.sandbox.client import WorkerLost
 from grader.spec import AssignmentSpec
+
+Verdict = tuple[str, str, str, str, int]  # (status, message, hint, file, line) of a check
 
 
 def check_seed(base: int, check_id: str) -> int:
@@ -60,7 +62,7 @@ def load_reference(spec: AssignmentSpec) -> ModuleType:
     return module
 
 
-def verdict(exc: BaseException | None) -> tuple[str, str, str, str, int]:
+def verdict(exc: BaseException | None) -> Verdict:
     """(status, message, hint, file, line) for the exception a check ended with."""
     if exc is None:
         return "passed", "", "", "", 0
@@ -93,8 +95,43 @@ class _Run(TypedDict):
     """One check's run, kept on its pytest item from the protocol hook to the report hook."""
 
     start: float  # time.perf_counter() when it started
-    exc: BaseException | None  # the first exception it ended with
+    verdict: Verdict | None  # of the first exception it ended with: text, never the exception
     seed: int
+
+
+def forget(exc: BaseException) -> None:
+    """Let go of what a recorded exception holds: the local variables of every frame of its
+    traceback and of the exceptions chained to it (student values, reply buffers). The frames
+    themselves may live on in a cycle with pytest's record of the call, until collected."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        tb = e.__traceback__
+        while tb is not None:
+            _clear(tb.tb_frame)
+            tb = tb.tb_next
+        todo += [e.__cause__, e.__context__]
+
+
+def _clear(frame: FrameType) -> None:
+    try:
+        frame.clear()
+    except RuntimeError:  # still running: its locals are its caller's business
+        return
+    # before Python 3.13, a frame whose locals were read (pytest's traceback does) keeps a
+    # dict of them, which clear() leaves alone; reading it again updates it: empty
+    frame.f_locals  # noqa: B018
+
+
+def forget_last_failure() -> None:
+    """Drop the failure pytest keeps for post-mortem debugging (`sys.last_value`, ...)."""
+    for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+        if hasattr(sys, name):
+            delattr(sys, name)
 
 
 _RUN = pytest.StashKey[_Run]()
@@ -179,10 +216,11 @@ class GraderPlugin:
         np.random.seed(seed)
         random.seed(seed)
         self.session.begin_check(seed)
-        item.stash[_RUN] = _Run(start=time.perf_counter(), exc=None, seed=seed)
+        item.stash[_RUN] = _Run(start=time.perf_counter(), verdict=None, seed=seed)
         yield
+        forget_last_failure()
         info = item.stash[_RUN]
-        status, message, hint, file, line = verdict(info["exc"])
+        status, message, hint, file, line = info["verdict"] or verdict(None)
         doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
         name = doc[0].strip() if doc else item.name.removeprefix("test_").replace("_", " ")
         points = self._spec.points_for(item.name)
@@ -209,9 +247,13 @@ class GraderPlugin:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, object, None]:
-        yield
-        if call.excinfo is not None and item.stash[_RUN]["exc"] is None:
-            item.stash[_RUN]["exc"] = call.excinfo.value
-            if isinstance(call.excinfo.value, ConfigError):  # e.g. no data_dir: stop the run
-                self.config_errors.append(f"{item.name}: {call.excinfo.value}")
+        yield  # pytest's report of this phase is made: only text from here on
+        if call.excinfo is None:
+            return
+        exc = call.excinfo.value
+        if item.stash[_RUN]["verdict"] is None:
+            item.stash[_RUN]["verdict"] = verdict(exc)
+            if isinstance(exc, ConfigError):  # e.g. no data_dir: stop the run
+                self.config_errors.append(f"{item.name}: {exc}")
                 item.session.shouldstop = "configuration error"
+        forget(exc)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, cast
 
 from grader.judge.forbidden import Policy
@@ -24,20 +24,28 @@ from grader.sandbox.limits import Limits
 
 
 class StudentError(Exception):
-    """Student code raised an exception (inside the worker)."""
+    """Student code raised an exception (inside the worker); `info` is the worker's report
+    of it, taken as text, whatever the worker sent."""
 
-    def __init__(self, info: dict[str, Any], what: str):
-        self.type_name = str(info.get("type", "Exception"))
-        self.message = str(info.get("message", ""))
-        self.traceback = str(info.get("traceback", ""))
-        self.file = str(info.get("file", ""))
-        self.line = int(info.get("line", 0) or 0)
+    def __init__(self, info: Any, what: str):
+        info = info if isinstance(info, dict) else {}
+        self.type_name = _text(info.get("type"), 200) or "Exception"
+        self.message = _text(info.get("message", ""), 4000)
+        self.traceback = _text(info.get("traceback", ""), 8000)
+        self.file = _text(info.get("file", ""), 500)
+        line = info.get("line", 0)
+        self.line = line if type(line) is int and line >= 0 else 0
         self.what = what
         super().__init__(f"your code raised {self.type_name} in {what}: {self.message}")
 
     @property
     def not_implemented(self) -> bool:
         return self.type_name == "NotImplementedError"
+
+
+def _text(value: Any, limit: int) -> str:
+    """A string field of what the worker sent, at most `limit` characters."""
+    return value[:limit] if isinstance(value, str) else ""
 
 
 class Session:
@@ -59,8 +67,11 @@ class Session:
         self.worker: WorkerProcess | None = None
         self.generation = 0
         self.released: list[int] = []  # handles of the live worker no RemoteObject refers to
-        self.import_error: Exception | None = None
+        # how importing the submission failed: a fresh exception for each check that needs
+        # it, so that none carries the traceback (and values) of an earlier check
+        self.import_failure: Callable[[], Exception] | None = None
         self.notes: list[str] = []
+        self.evidence: list[str] = []  # what the worker reported running, for the report
         self.outputs: list[str] = []
         self.timeout = limits.call_timeout_s
         self.seed = 0
@@ -83,8 +94,8 @@ class Session:
             self.worker = None
 
     def _live_worker(self) -> WorkerProcess:
-        if self.import_error is not None:  # without the tracebacks of earlier raises, which
-            raise self.import_error.with_traceback(None)  # would grow with every check
+        if self.import_failure is not None:
+            raise self.import_failure()
         if self.worker is None:
             worker, hello = self.zygote.spawn(
                 workdir=self.workdir,
@@ -97,17 +108,14 @@ class Session:
             self.worker = worker
             self.generation += 1
             self.released = []
-            for note in hello.get("notes", []) or []:
-                if note not in self.notes:
-                    self.notes.append(note)
+            notes = hello.get("notes")
+            for note in notes if isinstance(notes, list) else []:
+                if isinstance(note, str) and note not in self.notes:
+                    self.notes.append(note[:1000])
             if not hello.get("ok"):
-                if hello.get("lost"):
-                    self.import_error = WorkerLost(hello["lost"])
-                else:
-                    err = StudentError(hello.get("error") or {}, "importing your module")
-                    self.import_error = err
+                self.import_failure = _import_failure(hello)
                 self._retire()
-                raise self.import_error
+                raise self.import_failure()
             self.seeded = False
         if not self.seeded:
             self.seeded = True
@@ -148,23 +156,19 @@ class Session:
         start = time.perf_counter()
         reply, rblobs = worker.request(message, blobs, self.timeout, what)
         self.last_seconds = time.perf_counter() - start
-        if not isinstance(reply, dict):
-            worker.kill()
-            raise WorkerLost(f"the worker sent a malformed reply during {what}")
-        ran = reply.get("forbidden", [])
-        self.forbidden.check_ran(
+        ran = reply.get("forbidden", [])  # the worker's word: evidence, never a verdict
+        for note in self.forbidden.ran_notes(
             [a for a in ran if isinstance(a, str)] if isinstance(ran, list) else [], origin
-        )
+        ):
+            if note not in self.evidence:
+                self.evidence.append(note)
         if not reply.get("ok"):
-            raise StudentError(reply.get("error") or {}, what)
+            error = reply.get("error")
+            if not isinstance(error, dict):
+                raise worker.malformed("an error report that is not a mapping")
+            raise StudentError(error, what)
         self._origin = origin
-        try:
-            return wire.decode(reply.get("value"), rblobs, self._decode_handle)
-        except wire.ProtocolError as exc:
-            worker.kill()
-            raise WorkerLost(
-                f"your code returned something unreadable from {what}: {exc}"
-            ) from None
+        return worker.decode(reply.get("value"), rblobs, self._decode_handle)
 
     def _encode_handle(self, obj: Any) -> dict[str, int]:
         if isinstance(obj, RemoteObject):
@@ -177,13 +181,20 @@ class Session:
         raise TypeError(f"cannot send a {type(obj).__name__} to the student's code")
 
     def _decode_handle(self, data: dict[str, Any]) -> RemoteObject:
+        type_name = _text(data.get("type"), 100) or "?"
         return RemoteObject(
-            self,
-            data["__handle__"],
-            str(data.get("type", "?"))[:100],
-            str(data.get("repr", ""))[:300],
-            self._origin,
+            self, data["__handle__"], type_name, _text(data.get("repr"), 300), self._origin
         )
+
+
+def _import_failure(hello: dict[str, Any]) -> Callable[[], Exception]:
+    """How to raise, check after check, the failure a worker's hello reports."""
+    lost = hello.get("lost")
+    if lost:
+        reason = _text(lost, 4000) or "the worker was lost while importing your module"
+        return lambda: WorkerLost(reason)
+    error = hello.get("error")
+    return lambda: StudentError(error, "importing your module")
 
 
 def _what(path: list[str], kind: str = "") -> str:

@@ -63,14 +63,14 @@ def grade(
         )
     if not spec.checks_dir.is_dir():
         raise ConfigError(f"{spec.checks_dir}: no checks folder for {spec.id}")
-    tmp, work, sources = prepare(submission, spec)
+    prepared = prepare(submission, spec)
     try:
         session = Session(
             zygote,
-            workdir=str(work),
+            workdir=str(prepared.work),
             module=spec.module,
             limits=spec.limits,
-            forbidden=Policy.for_submission(spec, sources),
+            forbidden=Policy.for_submission(spec, prepared.sources),
             masks=secret_paths(course) + data.source_paths(data_dir or spec.data_dir) + list(masks),
         )
         plugin = GraderPlugin(
@@ -81,7 +81,7 @@ def grade(
         finally:
             output = session.close()
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(prepared.tmp, ignore_errors=True)
     if plugin.collect_errors:
         raise ConfigError(
             f"the checks of {spec.id} could not be loaded:\n" + "\n".join(plugin.collect_errors)
@@ -101,7 +101,7 @@ def grade(
         sandbox_notes=session.notes,
         output=output,
         duration_s=time.perf_counter() - start,
-        notes=list(getattr(references, "notes", [])),
+        notes=prepared.notes + list(getattr(references, "notes", [])) + session.evidence,
     )
 
 

@@ -1,4 +1,5 @@
-"""Per-student feedback (`feedback/<id>.md`): every check's outcome, message and hint.
+"""Per-student feedback (`feedback/<name>.md`, see `records.file_stem`): every check's outcome,
+message and hint.
 
 What it shows of hidden checks follows `grader.outputs.redact` (`Audience.FEEDBACK`):
 their name, outcome and message, never their code or inputs. Nothing the student's code
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 
 from grader.batch.records import Record
+from grader.intake.files import printable
 from grader.outputs.gradebook import percentage
 from grader.outputs.redact import Audience, shown
 
@@ -39,7 +41,8 @@ def feedback_markdown(record: Record) -> str:
     lines = [
         f"# {result.assignment}: {result.title}",
         "",
-        f"Feedback for **{record.id}** (you handed in `{record.entry}`).",
+        f"Feedback for **{_cell(printable(record.id))}** "
+        f"(you handed in `{_cell(printable(record.entry))}`).",
         "",
         f"**Score: {result.score:g} / {result.max_score:g} ({pct:g}%)**",
         "",

@@ -2,8 +2,8 @@
 with every result, and the class statistics (`ClassSummary`).
 
 Both files are byte-identical when the same folder is graded twice: they hold no
-timings, no temporary paths and nothing the student's code printed (those stay in
-`results/<id>.json`).
+timings, no temporary paths and nothing the student's code printed (those stay in the
+records under `results/`). No text cell of grades.csv starts a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from grader.outputs.schema import format_points
 GRADEBOOK_VERSION = 1
 BINS = 10  # histogram of percentages: [0, 10), [10, 20), ... [90, 100]
 TOP_HINTS = 5
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
 
 
 def percentage(score: float, max_score: float) -> float:
@@ -130,27 +131,43 @@ def summarise(rows: list[Record]) -> ClassSummary:
     )
 
 
+def as_text(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text and never runs as a formula (the OWASP rule for
+    CSV injection: a cell starting with = + - @, a tab or a carriage return gets a leading ')."""
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
 def grades_csv(rows: list[Record]) -> str:
     """One row per student: id, each check's points, total, percentage, status, error."""
     cols = columns(rows)
     max_score = sum(c[3] for c in cols)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["id", *(c[0] for c in cols), "total", "percentage", "status", "error"])
+    header = ["id", *(c[0] for c in cols), "total", "percentage", "status", "error"]
+    _write_row(buffer, [as_text(h) for h in header])
     for record in rows:
         points = {c.id: c.score for c in record.result.checks}
         total = record.result.score
-        writer.writerow(
+        _write_row(
+            buffer,
             [
-                record.id,
+                as_text(record.id),
                 *(format_points(points.get(c[0], 0.0)) for c in cols),
                 format_points(total),
                 format_points(percentage(total, max_score)),
-                record.status,
-                record.error,
-            ]
+                as_text(record.status),
+                as_text(record.error),
+            ],
         )
     return buffer.getvalue()
+
+
+def _write_row(buffer: io.StringIO, row: list[str]) -> None:
+    # the csv module quotes a cell holding "\n" but not one holding a lone "\r", which
+    # a reader takes for the end of the row: such a row is written with every cell quoted
+    if any("\r" in cell for cell in row):
+        csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_ALL).writerow(row)
+    else:
+        csv.writer(buffer, lineterminator="\n").writerow(row)
 
 
 def _stable(record: Record) -> dict:

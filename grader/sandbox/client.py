@@ -15,10 +15,13 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
-from grader.errors import GraderError, SandboxError
+from grader.errors import GraderError, ProtocolError, ReplyTooLarge, SandboxError
 from grader.sandbox.limits import Limits
+
+T = TypeVar("T")
 
 SIGNAL_REASONS: dict[int, str] = {
     signal.SIGKILL: "it was killed (SIGKILL), usually for going over the memory limit",
@@ -60,38 +63,95 @@ class Output:
 
 
 class WorkerProcess:
-    """One live worker: a channel socket, its output, and how to stop it."""
+    """One live worker: a channel socket, its output, and how to stop it.
 
-    def __init__(self, pid: int, sock: socket.socket, output: Output, status_fd: int):
+    A reply is read within the caps of `limits` (`reply_mib`, `reply_objects`) and, with the
+    decoding of its value (`decode`), before the request's deadline; a worker that breaks
+    them or the protocol is killed, and the request fails with a `WorkerLost`.
+    """
+
+    def __init__(
+        self,
+        pid: int,
+        sock: socket.socket,
+        output: Output,
+        status_fd: int,
+        limits: Limits | None = None,
+    ):
         self.pid, self.sock, self.output, self.status_fd = pid, sock, output, status_fd
+        limits = limits or Limits()
+        self.max_bytes = int(limits.reply_mib * (1 << 20))  # per reply: `[limits] reply_mib`
+        self.max_objects = int(limits.reply_objects)
         self.dead = False
+        self._deadline: float | None = None  # of the last request, for decoding its reply
+        self._timeout: float | None = None
+        self._what = ""
 
     def request(
         self, message: dict[str, Any], blobs: list[bytes], timeout: float | None, what: str
-    ) -> tuple[dict[str, Any], list[bytes]]:
+    ) -> tuple[dict[str, Any], list[memoryview]]:
         """Send one request and wait for its reply, killing the worker after `timeout` s."""
         from grader.sandbox import wire
 
         if self.dead:
             raise WorkerLost("the worker is no longer running")
-        deadline = None if timeout is None else time.monotonic() + timeout
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._timeout, self._what = timeout, what
+
+        def exchange() -> tuple[dict[str, Any], list[memoryview]]:
+            wire.send(self.sock, message, blobs, self._deadline)
+            return wire.recv(
+                self.sock,
+                self._deadline,
+                max_bytes=self.max_bytes,
+                max_objects=self.max_objects,
+            )
+
+        return self._guarded(exchange)
+
+    def decode(
+        self, value: Any, blobs: list[memoryview], handle: Callable[[dict[str, Any]], Any]
+    ) -> Any:
+        """A value of the last request's reply, decoded within its caps and its deadline."""
+        from grader.sandbox import wire
+
+        return self._guarded(
+            lambda: wire.decode(
+                value,
+                blobs,
+                handle,
+                max_objects=self.max_objects,
+                max_bytes=self.max_bytes,
+                deadline=self._deadline,
+            )
+        )
+
+    def malformed(self, problem: str) -> WorkerLost:
+        """Kill the worker for a reply that is readable but wrong; the error to raise."""
+        return self._kill_for(
+            f"your code sent back something unreadable during {self._what}: {problem}"
+        )
+
+    def _guarded(self, step: Callable[[], T]) -> T:
+        """`step()`, with a failed exchange turned into a `WorkerLost` that says why."""
+        what = self._what
         try:
-            wire.send(self.sock, message, blobs)
-            return wire.recv(self.sock, deadline)
+            return step()
         except TimeoutError:
-            self.kill()
-            raise WorkerLost(
-                f"your code ran out of time after {timeout:g} s in {what}", timed_out=True
-            ) from None
+            lost = self._kill_for(f"your code ran out of time after {self._timeout:g} s in {what}")
+            lost.timed_out = True
         except (EOFError, OSError):
-            raise WorkerLost(
-                f"the worker running your code stopped during {what}: {self.exit_reason()}"
-            ) from None
-        except GraderError as exc:
-            self.kill()
-            raise WorkerLost(
-                f"your code sent back something unreadable during {what}: {exc}"
-            ) from None
+            reason = self.exit_reason()
+            lost = WorkerLost(f"the worker running your code stopped during {what}: {reason}")
+        except ReplyTooLarge as exc:
+            lost = self._kill_for(f"your code returned {exc} from {what}")
+        except ProtocolError as exc:
+            lost = self._kill_for(f"your code sent back something unreadable during {what}: {exc}")
+        raise lost  # outside the handlers: no chained error keeps the reply's buffers alive
+
+    def _kill_for(self, reason: str) -> WorkerLost:
+        self.kill()
+        return WorkerLost(reason)
 
     def exit_reason(self) -> str:
         """How the worker ended, in words, once it has ended."""
@@ -127,6 +187,37 @@ class WorkerProcess:
             os.close(self.status_fd)
         except OSError:
             pass
+
+
+HELLO_BYTES = 1 << 20  # what a worker's first message may take: notes and an error report
+HELLO_OBJECTS = 10_000
+
+
+def _hello(worker: WorkerProcess, timeout: float) -> dict[str, Any]:
+    """The worker's first message: how importing the submission went, or why it was lost."""
+    from grader.sandbox import wire
+
+    lost = ""
+    try:
+        hello, _ = wire.recv(
+            worker.sock,
+            time.monotonic() + timeout,
+            max_bytes=HELLO_BYTES,
+            max_objects=HELLO_OBJECTS,
+        )
+        return hello
+    except TimeoutError:
+        worker.kill()
+        lost = (
+            f"importing your module did not finish within {timeout:g} s (an endless loop or "
+            "a very slow computation at the top level of your file?)"
+        )
+    except (EOFError, OSError):
+        lost = f"the worker stopped while importing your module: {worker.exit_reason()}"
+    except ProtocolError as exc:
+        worker.kill()
+        lost = f"your module sent back something unreadable while it was imported: {exc}"
+    return {"ok": False, "lost": lost}
 
 
 def _read_status(fd: int, wait: float = 2.0) -> str:
@@ -225,8 +316,6 @@ class Zygote:
         seed: int,
     ) -> tuple[WorkerProcess, dict[str, Any]]:
         """Fork a fresh worker for the submission in `workdir`; returns it and its hello."""
-        from grader.sandbox import wire
-
         ours, theirs = socket.socketpair()
         out_r, out_w = os.pipe()
         st_r, st_w = os.pipe()
@@ -249,29 +338,22 @@ class Zygote:
         theirs.detach()
         if "pid" not in reply:
             raise GraderError(f"the worker zygote refused a request: {reply}")
-        worker = WorkerProcess(reply["pid"], ours, Output(out_r, limits.output_kib * 1024), st_r)
-        try:
-            hello, _ = wire.recv(ours, time.monotonic() + limits.import_timeout_s)
-        except TimeoutError:
-            worker.kill()
-            hello = {
-                "ok": False,
-                "lost": f"importing your module did not finish within "
-                f"{limits.import_timeout_s:g} s (an endless loop or a very slow computation "
-                "at the top level of your file?)",
-            }
-        except (EOFError, OSError, GraderError):
-            hello = {
-                "ok": False,
-                "lost": f"the worker stopped while importing your module: {worker.exit_reason()}",
-            }
-        if hello.get("setup_error"):
+        output = Output(out_r, limits.output_kib * 1024)
+        worker = WorkerProcess(reply["pid"], ours, output, st_r, limits)
+        # first frame: the sandbox's own, sent before any student code runs, so the
+        # submission cannot forge it; then the import's
+        setup = _hello(worker, limits.import_timeout_s)
+        if setup.get("setup_error"):
             worker.close()
             raise SandboxError(
                 f"the sandbox could not set up a worker, before any of the "
-                f"submission's code ran: {hello['setup_error']}"
+                f"submission's code ran: {setup['setup_error']}"
             )
-        return worker, hello
+        if setup.get("setup") != "ok":
+            return worker, setup
+        hello = _hello(worker, limits.import_timeout_s)
+        notes = setup.get("notes")
+        return worker, dict(hello, notes=notes if isinstance(notes, list) else [])
 
     def __enter__(self) -> Zygote:
         return self

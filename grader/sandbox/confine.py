@@ -31,9 +31,12 @@ UID_BASE = 200_000  # unprivileged uids for workers: UID_BASE + the monitor's (g
 UNISOLATED = "no network isolation, and student code can read every file the grader can"
 
 
-def enter_namespaces(workdir: str, *, work_mib: int, uid: int) -> tuple[list[str], bool, str]:
+def enter_namespaces(
+    workdir: str, *, work_mib: int, uid: int, hide: list[str] | tuple[str, ...] = ()
+) -> tuple[list[str], bool, str]:
     """In the monitor process: new mount, network, IPC and PID namespaces, and the allow-list
-    root of `grader.sandbox.rootfs` holding a copy of `workdir`.
+    root of `grader.sandbox.rootfs` holding a copy of `workdir`, with `hide` covered there
+    (datasets inside the Python runtime, whose labels the judge keeps).
 
     Returns notes on what could not be done, whether the namespaces are in force, and the
     worker's folder (rootfs.WORKDIR, or `workdir` itself where there is no private root).
@@ -48,7 +51,7 @@ def enter_namespaces(workdir: str, *, work_mib: int, uid: int) -> tuple[list[str
     except OSError as exc:
         return [f"namespaces unavailable ({exc}): {UNISOLATED}"], False, workdir
     try:
-        rootfs.enter_private_root(workdir, work_mib=work_mib, uid=uid)
+        rootfs.enter_private_root(workdir, work_mib=work_mib, uid=uid, hide=hide)
     except OSError as exc:
         return (
             [

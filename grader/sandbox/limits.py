@@ -20,6 +20,8 @@ class Limits:
     processes: int = 64  # processes the worker's user may own
     output_kib: int = 64  # captured stdout+stderr kept for the report
     work_mib: int = 256  # the worker's writable folder (a tmpfs: memory, beyond memory_mib)
+    reply_mib: int = 512  # bytes the judge reads back from one request (tensors included)
+    reply_objects: int = 1_000_000  # values the judge decodes from one request's reply
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Limits:

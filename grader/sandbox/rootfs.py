@@ -131,9 +131,24 @@ def _links() -> Iterator[tuple[str, str]]:
             yield link, os.readlink(link)
 
 
-def enter_private_root(workdir: str, *, work_mib: int, uid: int) -> None:
+def _hide(paths: list[str], binds: list[str], null_fd: int) -> None:
+    """Cover the `paths` that lie inside a bound folder (a dataset inside site-packages)."""
+    for path in map(os.path.realpath, paths):
+        if not any(path == b or path.startswith(b + "/") for b in binds):
+            continue
+        target = STAGE + path
+        if os.path.isdir(target):
+            mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")
+        elif os.path.exists(target):
+            mount(f"/proc/self/fd/{null_fd}", target, None, MS_BIND)
+
+
+def enter_private_root(
+    workdir: str, *, work_mib: int, uid: int, hide: list[str] | tuple[str, ...] = ()
+) -> None:
     """Switch this process (the monitor, root, in fresh namespaces) to the allow-list root,
-    with a copy of the host folder `workdir` at WORKDIR. Raises OSError when it cannot."""
+    with a copy of the host folder `workdir` at WORKDIR, and the `hide` paths that lie inside
+    a bound folder covered. Raises OSError when it cannot."""
     binds = runtime_paths() + [p for p in SYSTEM_DIRS if os.path.isdir(p) and not os.path.islink(p)]
     files = [p for p in SYSTEM_FILES if os.path.isfile(p)]
     devices = [p for p in DEVICES if os.path.exists(p)]
@@ -165,6 +180,7 @@ def enter_private_root(workdir: str, *, work_mib: int, uid: int) -> None:
         os.makedirs(scratch, mode=0o700, exist_ok=True)
         os.chown(scratch, uid, uid)
         mount(scratch, _place(STAGE, "/tmp", folder=True), None, MS_BIND)
+        _hide(list(hide), binds, fds["/dev/null"])
     finally:
         for fd in fds.values():
             os.close(fd)

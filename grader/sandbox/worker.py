@@ -146,7 +146,7 @@ class Worker:
             _flush()
             wire.send(self.sock, reply, self._blobs)
 
-    def dispatch(self, msg: dict[str, Any], blobs: list[bytes]) -> Any:
+    def dispatch(self, msg: dict[str, Any], blobs: list[memoryview]) -> Any:
         op = msg.get("op")
 
         def data(key: str, default: Any = None) -> Any:
@@ -271,6 +271,7 @@ def start(
         torch.manual_seed(int(request.get("seed", 0)))
     except BaseException as exc:  # noqa: BLE001 - before any student code: the sandbox's fault
         refuse(sock, exc)
+    wire.send(sock, {"setup": "ok", "notes": notes}, [])  # before any student code runs
     module, error = None, None
     try:
         module = importlib.import_module(request["module"])
@@ -278,6 +279,6 @@ def start(
         error = describe(exc, workdir)
     worker = Worker(sock, module, request.get("forbidden", []))
     _flush()
-    wire.send(sock, {"ok": error is None, "error": error, "notes": notes}, [])
+    wire.send(sock, {"ok": error is None, "error": error}, [])
     worker.serve()
     os._exit(0)

@@ -43,7 +43,10 @@ def _monitor(
     try:
         limits = Limits.from_dict(request["limits"])
         found, pid_namespace, request["workdir"] = confine.enter_namespaces(
-            request["workdir"], work_mib=limits.work_mib, uid=request["uid"]
+            request["workdir"],
+            work_mib=limits.work_mib,
+            uid=request["uid"],
+            hide=[m for m in request.get("masks", []) if isinstance(m, str)],
         )
     except BaseException as exc:  # noqa: BLE001 - no student code has run: the sandbox's fault
         worker.refuse(socket.socket(fileno=chan), exc)

@@ -1,18 +1,37 @@
-"""hw5 public checks: relu, the MLP's layers and modes, the L2 penalty, and predict."""
+"""hw5 public checks: relu, the MLP's layers and modes, the L2 penalty, predict, and the MLP
+trained on the digits.
+
+The grader computes what a trained MLP predicts itself, from its parameters in eval mode
+(eval_forward): an accuracy comes from the parameters train produced, never from predict.
+"""
 
 import torch
 
-from grader.checking import assert_close, expect_tensor, fail, named_parameters
+from grader.checking import (
+    Architecture,
+    assert_close,
+    check_training,
+    expect_predictions,
+    expect_tensor,
+    fail,
+    named_parameters,
+    training_budget,
+)
 
 F64 = torch.float64
-LAYERS = {
-    "fc1.weight": (8, 10),
-    "fc1.bias": (8,),
-    "fc2.weight": (6, 8),
-    "fc2.bias": (6,),
-    "fc3.weight": (3, 6),
-    "fc3.bias": (3,),
-}
+
+
+def layers(inputs: int, hidden1: int, hidden2: int, outputs: int) -> dict[str, tuple[int, ...]]:
+    """The parameter shapes of MLP(inputs, hidden1, hidden2, outputs)."""
+    sizes = {"fc1": (hidden1, inputs), "fc2": (hidden2, hidden1), "fc3": (outputs, hidden2)}
+    return {
+        f"{fc}.{kind}": shape if kind == "weight" else shape[:1]
+        for fc, shape in sizes.items()
+        for kind in ("weight", "bias")
+    }
+
+
+LAYERS = layers(10, 8, 6, 3)
 EVAL_HINT = (
     "dropout is still active in eval mode: Dropout.forward must pass self.training to "
     "dropout, and the Dropout modules must be attributes of the MLP (self.drop1 = ...), "
@@ -93,30 +112,45 @@ def test_mlp_forward_in_eval_mode(student, spec):
     )
 
 
+def _modes(model) -> dict[str, object]:
+    """Each submodule's `training` flag, by name, from the worker (validated)."""
+    pairs = model.method("named_modules")()
+    if not (isinstance(pairs, list) and all(isinstance(p, tuple) and len(p) == 2 for p in pairs)):
+        fail(
+            f"MLP(...).named_modules() should give (name, module) pairs, got {type(pairs).__name__}",
+            "subclass nn.Module and call super().__init__() first",
+        )
+    return {(name if isinstance(name, str) else "?") or "model": m.training for name, m in pairs}
+
+
 def test_train_and_eval_reach_every_module(student):
     """model.train() turns dropout on and model.eval() off, in every submodule"""
     model = student.MLP(10, 32, 32, 3, 0.5, 0.5)
     x = torch.rand(50, 10) + 0.5
+
+    def out():
+        return expect_tensor(model(x), "MLP(10, 32, 32, 3, 0.5, 0.5)(x)", shape=(50, 3))
+
     model.train()
-    modes = {name or "model": module.training for name, module in model.named_modules()}
-    if not all(modes.values()):
+    modes = _modes(model)
+    if not all(m is True for m in modes.values()):
         fail(
             f"after model.train() some modules are in eval mode: {modes}",
             "call super().__init__() in every module and let nn.Module keep `training`",
         )
-    if torch.equal(model(x), model(x)):
+    if torch.equal(out(), out()):
         fail(
             "after model.train(), two calls of model(x) gave the same output: dropout is off",
             "Dropout.forward must apply dropout when self.training is True",
         )
     model.eval()
-    modes = {name or "model": module.training for name, module in model.named_modules()}
-    if any(modes.values()):
+    modes = _modes(model)
+    if any(m is not False for m in modes.values()):
         fail(
             f"after model.eval() some modules are still in training mode: {modes}",
             "keep no `training` flag of your own: nn.Module.eval() sets it on every submodule",
         )
-    if not torch.equal(model(x), model(x)):
+    if not torch.equal(out(), out()):
         fail("after model.eval(), two calls of model(x) gave different outputs", EVAL_HINT)
 
 
@@ -179,3 +213,80 @@ def test_predict_switches_dropout_off(student, spec):
                 if wrong < 200
                 else "",
             )
+
+
+def fit(impl, split, spec, *, epochs=None):
+    """Train a fresh MLP with `impl` (student or reference) on `split`; return the model."""
+    t = spec.threshold
+    model = impl.MLP(
+        split.num_features,
+        int(t("hidden1")),
+        int(t("hidden2")),
+        split.num_classes,
+        t("dropout1"),
+        t("dropout2"),
+    )
+    impl.train(
+        model,
+        split.x_train,
+        split.y_train,
+        epochs=int(t("epochs")) if epochs is None else epochs,
+        lr=t("lr"),
+        batch_size=int(t("batch_size")),
+        weight_decay=t("weight_decay"),
+    )
+    return model
+
+
+def mlp(split, spec) -> Architecture:
+    """The MLP the training checks build, as the grader computes it: eval mode, no dropout."""
+    sizes = (split.num_features, int(spec.threshold("hidden1")), int(spec.threshold("hidden2")))
+    return Architecture(
+        f"MLP{sizes + (split.num_classes,)}",
+        layers(*sizes, split.num_classes),
+        forward=eval_forward,
+        classes={"fc3.weight": 0, "fc3.bias": 0},
+    )
+
+
+def test_training_reaches_accuracy_on_digits(student, reference, spec, load_data, seed):
+    """trained on the digits, the MLP classifies held-out digits accurately, in time"""
+    split = load_data("digits", seed=seed)
+    check_training(
+        student,
+        reference,
+        lambda impl: fit(impl, split, spec),
+        split.y_test,
+        architecture=mlp(split, spec),
+        inputs=split.x_test,
+        threshold=spec.threshold("digits_accuracy"),
+        **training_budget(spec),
+        what="predict(model, held-out digits) after train",
+        hint="check that the loss goes down: zero the gradients every step, add "
+        "weight_decay · l2_penalty(model) to the loss, and train in model.train() mode",
+    )
+
+
+def test_predict_gives_the_trained_models_classes(student, reference, spec, load_data, seed):
+    """after train, predict(model, x) gives the classes of the dropout-free MLP, on held-out digits"""
+    split = load_data("digits", seed=seed)
+    epochs = int(spec.threshold("agreement_epochs"))
+    trained = check_training(
+        student,
+        reference,
+        lambda impl: fit(impl, split, spec, epochs=epochs),
+        split.y_test,
+        architecture=mlp(split, spec),
+        inputs=split.x_test,
+        threshold=0.0,  # any trained model will do: its accuracy is the check above's business
+        **training_budget(spec),
+        what=f"train(model, digits, epochs={epochs})",
+    )
+    expect_predictions(
+        lambda: student.predict(trained.model, split.x_test),
+        trained,
+        spec.tolerance("float32"),
+        what="predict(model, held-out digits)",
+        hint="call model.eval() (dropout off) and use torch.no_grad(), then return "
+        "model(x).argmax(dim=1): the classes of the model it is given",
+    )

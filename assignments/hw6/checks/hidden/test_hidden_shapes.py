@@ -87,7 +87,7 @@ def test_conv2d_random_shapes(student, spec, seed):
                 what,
                 shape=tuple(expected.shape),
                 hint=conv_shape_hint(
-                    tuple(getattr(got, "shape", ())) or None,
+                    (tuple(got.shape) if isinstance(got, torch.Tensor) else None),
                     tuple(expected.shape),
                     input_size=xs[2:],
                     kernel=ws[2:],
@@ -130,7 +130,7 @@ def test_max_pool2d_random_shapes(student, spec, seed):
                 what,
                 shape=tuple(expected.shape),
                 hint=conv_shape_hint(
-                    tuple(getattr(got, "shape", ())) or None,
+                    (tuple(got.shape) if isinstance(got, torch.Tensor) else None),
                     tuple(expected.shape),
                     input_size=shape[2:],
                     kernel=(kernel, kernel),

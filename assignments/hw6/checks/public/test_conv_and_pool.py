@@ -35,7 +35,7 @@ def expect_conv_shape(
 ) -> torch.Tensor:
     """Shape first, with the output-size formula (and the likely slip) in the hint."""
     hint = conv_shape_hint(
-        tuple(getattr(got, "shape", ())) or None,
+        (tuple(got.shape) if isinstance(got, torch.Tensor) else None),
         tuple(expected.shape),
         input_size=tuple(x.shape[2:]),
         kernel=kernel,
@@ -90,8 +90,10 @@ def check_max_pool2d(student, spec, x, kernel_size, stride, padding):
     what = f"max_pool2d(x {tuple(x.shape)}, kernel_size={kernel_size}, stride={stride}, padding={padding})"
     got = student.max_pool2d(x, kernel_size, stride, padding)
     step = kernel_size if stride is None else stride
-    if stride is None and tuple(getattr(got, "shape", ())) == tuple(
-        F.max_pool2d(x, kernel_size, 1, padding).shape
+    if (
+        stride is None
+        and isinstance(got, torch.Tensor)
+        and tuple(got.shape) == tuple(F.max_pool2d(x, kernel_size, 1, padding).shape)
     ):
         fail(
             f"{what} has shape {tuple(got.shape)}: the shape for stride 1, but expected "

@@ -1,12 +1,19 @@
-"""hw6 public checks: the LeNet-like CNN — layers, dropout, training loop, eval mode, accuracy."""
+"""hw6 public checks: the LeNet-like CNN — layers, dropout, training loop, eval mode, accuracy.
+
+The grader computes what a trained CNN predicts itself: the trained parameters in the CNN the
+README prescribes (lenet_forward), in eval mode. An accuracy comes from the parameters
+train_cnn produced, never from predict.
+"""
 
 import torch
 import torch.nn.functional as F
 
 from grader.checking import (
+    Architecture,
     CheckFailed,
     assert_close,
     check_training,
+    expect_predictions,
     expect_tensor,
     fail,
     named_parameters,
@@ -164,41 +171,100 @@ def test_predict_uses_eval_mode(student):
         )
 
 
+def lenet_forward(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """CNN() of the README in eval mode (dropout off), computed from its parameters `p`."""
+    x = F.max_pool2d(F.relu(F.conv2d(x, p["conv1.weight"], p["conv1.bias"], padding=1)), 2)
+    x = F.max_pool2d(F.relu(F.conv2d(x, p["conv2.weight"], p["conv2.bias"], padding=1)), 2)
+    x = F.relu(x.flatten(1) @ p["fc1.weight"].T + p["fc1.bias"])
+    return x @ p["fc2.weight"].T + p["fc2.bias"]
+
+
+LENET = Architecture(
+    "CNN()",
+    {
+        "conv1.weight": (8, 1, 3, 3),
+        "conv1.bias": (8,),
+        "conv2.weight": (16, 8, 3, 3),
+        "conv2.bias": (16,),
+        "fc1.weight": (64, 64),
+        "fc1.bias": (64,),
+        "fc2.weight": (10, 64),
+        "fc2.bias": (10,),
+    },
+    forward=lenet_forward,
+    classes={"fc2.weight": 0, "fc2.bias": 0},
+)
+
+
+def fit(impl, split, spec, seed, *, epochs=None, losses=None):
+    """Train a fresh CNN() with `impl` (student or reference) on `split`; return the model."""
+    torch.manual_seed(seed)  # the reference starts from the RNG state the worker starts from
+    model = impl.CNN()
+    got = impl.train_cnn(
+        model,
+        split.images(split.x_train),
+        split.y_train,
+        epochs=int(spec.threshold("epochs")) if epochs is None else epochs,
+        lr=spec.threshold("lr"),
+        batch_size=int(spec.threshold("batch_size")),
+    )
+    if losses is not None:
+        losses[impl] = got
+    return model
+
+
 def test_cnn_reaches_accuracy_on_digits(student, reference, spec, load_data, seed):
     """CNN trained with train_cnn reaches the test-accuracy threshold on digits in time"""
     split = load_data("digits", seed=0)
-    x_train, x_test = split.images(split.x_train), split.images(split.x_test)
     epochs, lr, batch_size = (
         int(spec.threshold("epochs")),
         spec.threshold("lr"),
         int(spec.threshold("batch_size")),
     )
     losses = {}
-
-    def fit(impl):
-        torch.manual_seed(seed)  # the reference starts from the RNG state the worker starts from
-        model = impl.CNN()
-        losses[impl is student] = impl.train_cnn(
-            model, x_train, split.y_train, epochs=epochs, lr=lr, batch_size=batch_size
-        )
-        return impl.predict(model, x_test)
-
     try:
         check_training(
             student,
             reference,
-            fit,
+            lambda impl: fit(impl, split, spec, seed, losses=losses),
             split.y_test,
+            architecture=LENET,
+            inputs=split.images(split.x_test),
             threshold=spec.threshold("min_test_accuracy"),
             **training_budget(spec),
             what=f"CNN() after train_cnn(epochs={epochs}, lr={lr:g}, batch_size={batch_size})",
             hint="if the loss does not fall: call optimizer.step() after loss.backward(), zero the "
             "gradients before backward (not between backward and step), and give the optimizer "
-            "model.parameters(); if it falls but accuracy stays low: predict in eval mode",
+            "model.parameters()",
         )
     except CheckFailed as exc:
-        mine = losses.get(True)
+        mine = losses.get(student)
         if "held-out samples right" in exc.message and isinstance(mine, list):
             shown = ", ".join(f"{v:.3g}" if isinstance(v, float) else repr(v) for v in mine[:30])
             fail(f"{exc.message}; your epoch losses: [{shown}]", exc.hint)
         raise
+
+
+def test_predict_gives_the_trained_models_classes(student, reference, spec, load_data, seed):
+    """after train_cnn, predict(model, x) gives the eval-mode CNN's classes on held-out digits"""
+    split = load_data("digits", seed=0)
+    epochs = int(spec.threshold("agreement_epochs"))
+    trained = check_training(
+        student,
+        reference,
+        lambda impl: fit(impl, split, spec, seed, epochs=epochs),
+        split.y_test,
+        architecture=LENET,
+        inputs=split.images(split.x_test),
+        threshold=0.0,  # any trained model will do: its accuracy is the check above's business
+        **training_budget(spec),
+        what=f"train_cnn(CNN(), digits, epochs={epochs})",
+    )
+    expect_predictions(
+        lambda: student.predict(trained.model, split.images(split.x_test)),
+        trained,
+        spec.tolerance("float32"),
+        what="predict(model, held-out digits)",
+        hint="call model.eval() (dropout off) and use torch.no_grad(), then return "
+        "model(x).argmax(dim=1): the classes of the model it is given",
+    )
