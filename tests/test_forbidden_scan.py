@@ -144,6 +144,42 @@ ROUTES += [
         "construct:import",
     ),
 ]
+# through module-level data: what reaches a name that a graded function uses
+INDIRECT = [
+    (
+        "hw3",
+        "import torch.nn.functional as F\ndef _table():\n    return {'f': F.linear}\n"
+        "_OPS = _table()\ndef forward(x, w):\n    return _OPS['f'](x, w)\n",
+    ),
+    (
+        "hw3",
+        "import torch.nn.functional as F\n_OPS = {}\ndef _init():\n    _OPS['f'] = F.linear\n"
+        "_init()\ndef forward(x, w):\n    return _OPS['f'](x, w)\n",
+    ),
+    (
+        "hw3",
+        "import torch.nn.functional as F\n_F = None\ndef _init():\n    global _F\n    _F = F.linear\n"
+        "_init()\ndef forward(x, w):\n    return _F(x, w)\n",
+    ),
+    (
+        "hw3",
+        "import torch.nn.functional as F\nclass _H:\n    pass\n_h = _H()\ndef _init():\n"
+        "    _h.f = F.linear\n_init()\ndef forward(x, w):\n    return _h.f(x, w)\n",
+    ),
+    (
+        "hw3",
+        "import torch.nn.functional as F\n_OPS = []\ndef _init():\n    _OPS.append(F.linear)\n"
+        "_init()\ndef forward(x, w):\n    return _OPS[0](x, w)\n",
+    ),
+]
+ROUTES += [
+    (
+        "hw3",
+        "import torch\nimport torch.nn.functional as F\ntorch.mine = F.linear\n"
+        "def forward(x, w):\n    return torch.mine(x, w)\n",
+        "construct:namespace",
+    ),
+]
 CLEAN = [
     ("hw3", "def f(x):\n    __import__('sys').exit('wrong size')\n"),
     ("hw2", "import torch\ndef f(x):\n    with torch.no_grad():\n        return x * 2\n"),
@@ -180,6 +216,14 @@ def test_every_route_to_a_forbidden_api_is_a_violation(tmp_path, hw, source, cau
     assert caught_as in scan(tmp_path, hw, source)
 
 
+@pytest.mark.parametrize("hw, source", INDIRECT)
+def test_a_forbidden_api_stored_in_module_level_data_reaches_whoever_uses_it(tmp_path, hw, source):
+    path = tmp_path / "mod.py"
+    path.write_text(textwrap.dedent(source))
+    found = find_violations([path], list(load_assignment(COURSE, hw).forbidden))
+    assert "torch.nn.functional.linear" in {u.key for u in found.get("forward", [])}
+
+
 @pytest.mark.parametrize("hw, source", CLEAN)
 def test_ordinary_code_is_not_a_violation(tmp_path, hw, source):
     assert scan(tmp_path, hw, source) == set()
@@ -189,3 +233,14 @@ def test_ordinary_code_is_not_a_violation(tmp_path, hw, source):
 def test_the_stubs_are_clean(tmp_path, hw):
     spec = load_assignment(COURSE, hw)
     assert find_violations([spec.root / f"{spec.module}.py"], list(spec.forbidden)) == {}
+
+
+def test_a_constant_shared_with_a_layer_that_may_use_conv_does_not_taint_conv2d(tmp_path):
+    path = tmp_path / "mod.py"
+    path.write_text(
+        "import torch.nn as nn\nSIZES = {'k': 3}\ndef conv2d(x, w, b, s, p):\n"
+        "    return x[..., : SIZES['k']]\nclass CNN(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.c = nn.Conv2d(1, 2, SIZES['k'])\n"
+    )
+    found = find_violations([path], list(load_assignment(COURSE, "hw6").forbidden))
+    assert "conv2d" not in found and "CNN" in found

@@ -562,6 +562,19 @@ class _Scanner:
                     found.append(Use(f"construct:{construct}", line, sub.id))
             if isinstance(sub, (ast.Import, ast.ImportFrom)):
                 found += self._import_uses(sub)
+            if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+                target = self.dotted(sub)
+                if target and target.split(".")[0] in self.module_roots:
+                    found.append(Use("construct:namespace", line, f"{target} = ..."))
+            if (
+                isinstance(sub, ast.Call)
+                and isinstance(sub.func, ast.Name)
+                and sub.func.id in ("setattr", "delattr")
+                and sub.args
+            ):
+                target = self.dotted(sub.args[0])
+                if target and target.split(".")[0] in self.module_roots:
+                    found.append(Use("construct:namespace", line, f"{sub.func.id}({target}, ...)"))
             if id(sub) in literal_funcs:
                 continue
             if id(sub) not in inner and (
@@ -669,6 +682,43 @@ def _is_literal_getattr(node: ast.AST) -> bool:
     )
 
 
+def _bound_names(node: ast.stmt) -> set[str]:
+    """The names a module-level statement binds (not a def or class: those are by name)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return set()
+    bound = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+            bound.add(sub.id)
+        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in sub.names if a.name != "*"}
+    return bound
+
+
+def _written_names(node: ast.AST) -> set[str]:
+    """Names a function may change the value of: declared `global`, stored into
+    (`X[k] = ...`, `X.a = ...`), called a method on (`X.update(...)`), or passed on (`f(X)`)."""
+    written: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Global):
+            written.update(sub.names)
+        elif isinstance(sub, (ast.Subscript, ast.Attribute)) and isinstance(
+            sub.ctx, (ast.Store, ast.Del)
+        ):
+            root = sub.value
+            while isinstance(root, (ast.Subscript, ast.Attribute)):
+                root = root.value
+            if isinstance(root, ast.Name):
+                written.add(root.id)
+        elif isinstance(sub, ast.Call):
+            if isinstance(sub.func, ast.Attribute) and isinstance(sub.func.value, ast.Name):
+                written.add(sub.func.value.id)
+            for arg in [*sub.args, *(k.value for k in sub.keywords)]:
+                if isinstance(arg, ast.Name):
+                    written.add(arg.id)
+    return written
+
+
 def _distinct(uses: Iterable[Use]) -> list[Use]:
     """One use per (entry, line): the longest spelling of it."""
     best: dict[tuple[str, int], Use] = {}
@@ -693,16 +743,27 @@ def find_violations(sources: list[Path], apis: list[str]) -> dict[str, list[Use]
     refs: dict[str, set[str]] = {}
     for tree in trees:
         scanner = _Scanner(tree, rules)
+        # module-level data (not modules: a store into one is a construct of its own)
+        module_names = {
+            n
+            for node in tree.body
+            if not isinstance(node, (ast.Import, ast.ImportFrom))
+            for n in _bound_names(node)
+        } - set(scanner.aliases)
         for node in tree.body:
             found, names = scanner.uses(node)
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 direct.setdefault(node.name, []).extend(found)
                 refs.setdefault(node.name, set()).update(names)
+                # a module-level name the function writes into reaches what the function does
+                for written in _written_names(node) & module_names:
+                    direct.setdefault(written, [])
+                    refs.setdefault(written, set()).add(node.name)
             else:
                 direct.setdefault(MODULE_LEVEL, []).extend(found)
-                for target in getattr(node, "targets", []):  # x = forbidden_thing
-                    if isinstance(target, ast.Name):
-                        direct.setdefault(target.id, []).extend(found)
+                for bound in _bound_names(node):  # _OPS = _table(): _OPS reaches _table
+                    direct.setdefault(bound, []).extend(found)
+                    refs.setdefault(bound, set()).update(names)
     closed: dict[str, list[Use]] = {}
     for name in direct:
         seen, stack, found_all = {name}, [name], []
