@@ -180,6 +180,24 @@ ROUTES += [
         "construct:namespace",
     ),
 ]
+ROUTES += [  # a second red-team round: a resolver fed a string, an import under the task's name
+    (
+        "hw6",
+        "import pydoc\ndef conv2d(x, w, b, s, p):\n"
+        "    return pydoc.locate('torch.nn.functional.conv2d')(x, w, b, s, p)\n",
+        "torch.nn.functional.conv2d",
+    ),
+    (
+        "hw6",
+        "import pydoc\ndef conv2d(x, w, b, s, p):\n    return pydoc.locate(x)\n",
+        "construct:import",
+    ),
+]
+IMPORTED = [
+    ("hw6", "from torch.nn.functional import conv2d, max_pool2d\n", "conv2d"),
+    ("hw3", "from torch.nn import Linear\n", "Linear"),
+    ("hw5", "from torch.nn.functional import dropout\n", "dropout"),
+]
 CLEAN = [
     ("hw3", "def f(x):\n    __import__('sys').exit('wrong size')\n"),
     ("hw2", "import torch\ndef f(x):\n    with torch.no_grad():\n        return x * 2\n"),
@@ -244,3 +262,11 @@ def test_a_constant_shared_with_a_layer_that_may_use_conv_does_not_taint_conv2d(
     )
     found = find_violations([path], list(load_assignment(COURSE, "hw6").forbidden))
     assert "conv2d" not in found and "CNN" in found
+
+
+@pytest.mark.parametrize("hw, source, name", IMPORTED)
+def test_a_task_name_bound_by_importing_the_forbidden_api_is_a_use(tmp_path, hw, source, name):
+    path = tmp_path / "mod.py"
+    path.write_text(source)
+    found = find_violations([path], list(load_assignment(COURSE, hw).forbidden))
+    assert found.get(name), found

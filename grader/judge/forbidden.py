@@ -196,6 +196,10 @@ CONSTRUCTS = {
 }
 CONSTRUCT_MODULES = {
     "importlib": "import",
+    "pydoc": "import",
+    "string.Formatter": "getattr",
+    "unittest.mock": "import",
+    "typing.get_type_hints": "exec",
     "imp": "import",
     "pkgutil": "import",
     "runpy": "import",
@@ -562,6 +566,16 @@ class _Scanner:
                     found.append(Use(f"construct:{construct}", line, sub.id))
             if isinstance(sub, (ast.Import, ast.ImportFrom)):
                 found += self._import_uses(sub)
+            if (
+                isinstance(sub, ast.Constant)
+                and isinstance(sub.value, str)
+                and "." in sub.value
+                and len(sub.value) < 200
+                and sub.value.replace(".", "").replace("_", "").isalnum()
+            ):  # "torch.nn.functional.linear", as a string for some resolver to look up
+                entry = self.rules.entry_for(sub.value)
+                if entry:
+                    found.append(Use(entry, line, f"{sub.value!r}"))
             if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, (ast.Store, ast.Del)):
                 target = self.dotted(sub)
                 if target and target.split(".")[0] in self.module_roots:
@@ -609,6 +623,9 @@ class _Scanner:
                 yield Use(found[0], line, dotted, api=found[1])
             return
         yield from self._name_uses(dotted, line)
+
+    def name_uses(self, dotted: str, line: int) -> list[Use]:
+        return list(self._name_uses(dotted, line))
 
     def _name_uses(self, dotted: str, line: int) -> Iterator[Use]:
         """Uses in a fully resolved dotted name (an import, or a chain from one)."""
@@ -680,6 +697,17 @@ def _is_literal_getattr(node: ast.AST) -> bool:
         and isinstance(node.args[1], ast.Constant)
         and isinstance(node.args[1].value, str)
     )
+
+
+def _imported_names(node: ast.stmt) -> list[tuple[str, str]]:
+    """(bound name, dotted name of what it is bound to) for an import statement."""
+    if isinstance(node, ast.Import):
+        return [(a.asname, a.name) for a in node.names if a.asname]
+    if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        return [
+            (a.asname or a.name, f"{node.module}.{a.name}") for a in node.names if a.name != "*"
+        ]
+    return []
 
 
 def _bound_names(node: ast.stmt) -> set[str]:
@@ -764,6 +792,8 @@ def find_violations(sources: list[Path], apis: list[str]) -> dict[str, list[Use]
                 for bound in _bound_names(node):  # _OPS = _table(): _OPS reaches _table
                     direct.setdefault(bound, []).extend(found)
                     refs.setdefault(bound, set()).update(names)
+                for bound, dotted in _imported_names(node):  # from F import conv2d: a use
+                    direct.setdefault(bound, []).extend(scanner.name_uses(dotted, node.lineno))
     closed: dict[str, list[Use]] = {}
     for name in direct:
         seen, stack, found_all = {name}, [name], []
