@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NoReturn, TypeVar
 
 import numpy as np
+import pytest
 import torch
 
 from grader.data import Split
@@ -36,6 +37,7 @@ from grader.sandbox.client import WorkerLost
 from grader.spec import Tolerance
 
 __all__ = [  # what check files use; nothing else of the engine
+    "check",
     "Architecture",
     "CheckFailed",
     "Split",
@@ -78,6 +80,13 @@ class CheckFailed(AssertionError):
 
 def fail(message: str, hint: str = "") -> NoReturn:
     raise CheckFailed(message, hint)
+
+
+def check(*, task: str, points: float, needs: Sequence[str] = ()) -> pytest.MarkDecorator:
+    """Declare a check: the stub's task it grades, its points, and the tasks it also needs
+    (a failure there is the likely cause of one here). Write the values as literals: they
+    are read without running the file (`grader.contract`)."""
+    return pytest.mark.check(task=task, points=points, needs=tuple(needs))
 
 
 def _kind(value: Any) -> str:

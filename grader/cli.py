@@ -89,7 +89,7 @@ def list_cmd(course: Path | None) -> None:
     print_assignments([load_assignment(root, aid) for aid in assignment_ids(root)], Console())
 
 
-@main.command()
+@main.command("check")
 @click.argument("assignment")
 @click.option(
     "--submission",
@@ -137,7 +137,7 @@ def list_cmd(course: Path | None) -> None:
     "digits. Default: [assignment] data_dir in assignment.toml.",
 )
 @course_option
-def check(
+def check_cmd(
     assignment: str,
     submission: Path | None,
     fmt: str,

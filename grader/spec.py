@@ -8,10 +8,6 @@ Example (every table but [assignment] is optional)::
     files = ["tensor_ops.py"]      # the stub file(s) students edit
     seed = 1234                    # base seed; each check derives its own
 
-    [points]                       # points per check (test function name); `default` for the rest
-    default = 1
-    test_pairwise_distances_is_vectorised = 3
-
     [tolerances]                   # named rtol/atol pairs; checks ask for them by name
     default = { rtol = 1e-5, atol = 1e-8 }
 
@@ -31,12 +27,13 @@ Example (every table but [assignment] is optional)::
 
 from __future__ import annotations
 
-import ast
 import sys
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from grader.contract import Contract, read_contract
 from grader.errors import ConfigError
 from grader.judge.forbidden import CONSTRUCTS
 from grader.sandbox.limits import Limits
@@ -66,8 +63,6 @@ class AssignmentSpec:
     module: str
     files: tuple[str, ...]
     seed: int = 1234
-    default_points: float = 1.0
-    points: dict[str, float] = field(default_factory=dict)
     tolerances: dict[str, Tolerance] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
@@ -82,23 +77,22 @@ class AssignmentSpec:
     def checks_dir(self) -> Path:
         return self.root / "checks"
 
+    @cached_property
+    def contract(self) -> Contract:
+        """The stub's tasks and what each check declares (`grader.contract`), read statically."""
+        return read_contract(self.checks_dir, [self.root / f for f in self.files])
+
     def points_for(self, check: str) -> float:
-        return self.points.get(check, self.default_points)
+        """A check's points; a parametrized case (`test_x[3]`) gets its share of test_x's."""
+        declared = self.contract.checks.get(check.split("[", 1)[0])
+        return declared.points / declared.cases if declared else 0.0
 
     def check_ids(self) -> list[str]:
-        """Names of the check functions under checks/ (read statically, nothing imported)."""
-        ids = []
-        for path in sorted(self.checks_dir.rglob("test_*.py")):
-            tree = ast.parse(path.read_text(), filename=str(path))
-            ids += [
-                n.name
-                for n in tree.body
-                if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")
-            ]
-        return ids
+        """Names of the check functions under checks/, in file order."""
+        return list(self.contract.checks)
 
     def total_points(self) -> float:
-        return sum(self.points_for(c) for c in self.check_ids())
+        return self.contract.total_points
 
     def tolerance(self, name: str = "default") -> Tolerance:
         try:
@@ -163,7 +157,12 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     top = _Table(path, "top level", raw)
-    top.only({"assignment", "points", "tolerances", "thresholds", "limits", "forbidden"})
+    if "points" in raw:
+        top.fail(
+            "[points] is gone: each check declares its points and task on its function, "
+            '@check(task="1.1", points=2) from grader.checking (see docs/writing-checks.md)'
+        )
+    top.only({"assignment", "tolerances", "thresholds", "limits", "forbidden"})
 
     a = _Table(path, "assignment", top.get("assignment", dict))
     a.only({"title", "module", "files", "seed", "data_dir"})
@@ -173,11 +172,6 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
     files = a.get("files", list, [f"{module}.py"])
     if not files or not all(isinstance(f, str) and f.endswith(".py") for f in files):
         a.fail("[assignment] files must be a non-empty list of .py file names")
-
-    p = _Table(path, "points", top.get("points", dict, {}))
-    points = {k: float(p.get(k, (int, float))) for k in p.data}
-    if any(v < 0 for v in points.values()):
-        p.fail("[points] values must not be negative")
 
     t = _Table(path, "tolerances", top.get("tolerances", dict, {}))
     tolerances = {}
@@ -231,8 +225,6 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
         module=module,
         files=tuple(files),
         seed=a.get("seed", int, 1234),
-        default_points=float(points.pop("default", 1.0)),
-        points=points,
         tolerances=tolerances,
         thresholds=thresholds,
         limits=limits,

@@ -17,10 +17,6 @@ GOOD = """
 title = "T"
 module = "mod"
 
-[points]
-default = 2
-test_a = 5
-
 [tolerances]
 loose = { rtol = 1e-3, atol = 1e-4 }
 
@@ -45,7 +41,6 @@ def write(tmp_path, text):
 def test_a_valid_file_becomes_a_typed_spec(tmp_path):
     spec = load_spec(write(tmp_path, GOOD), tmp_path / "reference" / "hwX")
     assert spec.title == "T" and spec.module == "mod" and spec.files == ("mod.py",)
-    assert spec.points_for("test_a") == 5 and spec.points_for("test_other") == 2
     assert spec.tolerance("loose").rtol == 1e-3 and spec.tolerance().rtol == 1e-5
     assert spec.threshold("accuracy") == 0.9
     assert spec.limits.call_timeout_s == 4 and spec.limits.memory_mib == 3072
@@ -69,7 +64,7 @@ def test_a_valid_file_becomes_a_typed_spec(tmp_path):
             GOOD.replace("call_timeout_s = 4", "call_timeout_s = 'slow'"),
             "[limits] call_timeout_s must be int or float",
         ),
-        (GOOD.replace("test_a = 5", "test_a = true"), "[points] test_a must be int or float"),
+        (GOOD + "\n[points]\ntest_a = 5\n", '[points] is gone: each check declares its points'),
         (GOOD.replace("rtol = 1e-3, ", ""), "missing key 'rtol' in [tolerances.loose]"),
         ("[assignment\n", "not valid TOML"),
     ],
@@ -94,7 +89,7 @@ def test_course_is_found_from_a_subfolder_and_unknown_ids_are_listed():
         load_assignment(COURSE, "nope")
 
 
-def test_total_points_come_from_the_check_files_and_the_points_table():
+def test_total_points_come_from_the_checks_declarations():
     spec = load_assignment(COURSE, "hw1")
     assert len(spec.check_ids()) >= 12
     assert spec.total_points() == sum(spec.points_for(c) for c in spec.check_ids())

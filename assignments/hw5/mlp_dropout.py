@@ -11,7 +11,7 @@ from torch import nn
 
 
 def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
-    """Task 5.1: inverted dropout. In training, zero each element with probability p and
+    """Task 1.1: inverted dropout. In training, zero each element with probability p and
     scale the survivors by 1 / (1 - p), so the expected value of every element is unchanged:
 
         keep = rand_like(x) > p          (a uniform draw: each element is kept with probability 1 - p)
@@ -20,27 +20,27 @@ def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
     When not training, return x unchanged. p = 0 keeps everything; p = 1 drops everything
     (all zeros: do not divide by 1 - p = 0). Never change x itself.
     """
-    raise NotImplementedError("Task 5.1: dropout")
+    raise NotImplementedError("Task 1.1: dropout")
 
 
 class Dropout(nn.Module):
-    """Task 5.2: a module that applies `dropout` with its own p in training mode only."""
+    """Task 1.2: a module that applies `dropout` with its own p in training mode only."""
 
     def __init__(self, p: float):
         super().__init__()
-        raise NotImplementedError("Task 5.2: Dropout.__init__")
+        raise NotImplementedError("Task 1.2: Dropout.__init__")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError("Task 5.2: Dropout.forward")
+        raise NotImplementedError("Task 1.2: Dropout.forward")
 
 
 def relu(x: torch.Tensor) -> torch.Tensor:
-    """Task 5.3: max(x, 0) elementwise."""
-    raise NotImplementedError("Task 5.3: relu")
+    """Task 2.1: max(x, 0) elementwise."""
+    raise NotImplementedError("Task 2.1: relu")
 
 
 class MLP(nn.Module):
-    """Task 5.4: fc1 → relu → drop1 → fc2 → relu → drop2 → fc3.
+    """Task 2.2: fc1 → relu → drop1 → fc2 → relu → drop2 → fc3.
 
     fc1, fc2, fc3 are nn.Linear layers (num_inputs → num_hidden1 → num_hidden2 → num_outputs);
     drop1, drop2 are your Dropout modules with p = dropout1 and p = dropout2.
@@ -56,15 +56,15 @@ class MLP(nn.Module):
         dropout2: float = 0.5,
     ):
         super().__init__()
-        raise NotImplementedError("Task 5.4: MLP.__init__")
+        raise NotImplementedError("Task 2.2: MLP.__init__")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError("Task 5.4: MLP.forward")
+        raise NotImplementedError("Task 2.2: MLP.forward")
 
 
 def l2_penalty(model: nn.Module) -> torch.Tensor:
-    """Task 5.5: ½ Σ w² over the weights (not the biases) of the model's nn.Linear layers."""
-    raise NotImplementedError("Task 5.5: l2_penalty")
+    """Task 2.3: ½ Σ w² over the weights (not the biases) of the model's nn.Linear layers."""
+    raise NotImplementedError("Task 2.3: l2_penalty")
 
 
 def train(
@@ -77,11 +77,11 @@ def train(
     batch_size: int,
     weight_decay: float,
 ) -> list[float]:
-    """Task 5.6: minibatch SGD on F.cross_entropy + weight_decay · l2_penalty(model), in
+    """Task 3.1: minibatch SGD on F.cross_entropy + weight_decay · l2_penalty(model), in
     training mode, reshuffling every epoch; returns each epoch's mean cross-entropy."""
-    raise NotImplementedError("Task 5.6: train")
+    raise NotImplementedError("Task 3.1: train")
 
 
 def predict(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Task 5.7: the predicted class of each row of x (int64, shape (N,)), with dropout off."""
-    raise NotImplementedError("Task 5.7: predict")
+    """Task 3.2: the predicted class of each row of x (int64, shape (N,)), with dropout off."""
+    raise NotImplementedError("Task 3.2: predict")

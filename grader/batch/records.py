@@ -161,6 +161,7 @@ def not_graded(template: GradeResult, submission: str, reason: str) -> GradeResu
             id=c.id,
             name=c.name,
             tier=c.tier,
+            task=c.task,
             status="failed",
             score=0.0,
             max_score=c.max_score,
@@ -175,4 +176,5 @@ def not_graded(template: GradeResult, submission: str, reason: str) -> GradeResu
         submission=submission,
         seed=template.seed,
         checks=checks,
+        tasks=template.tasks,
     )

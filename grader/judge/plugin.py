@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import random
+import re
 import sys
 import time
 from collections.abc import Callable, Generator
@@ -24,6 +25,7 @@ import torch
 
 from grader import data
 from grader.checking import CheckFailed
+from grader.contract import Declared
 from grader.errors import ConfigError, SandboxError
 from grader.judge import hints
 from grader.judge.forbidden import ForbiddenAPIUsed
@@ -34,6 +36,12 @@ from grader.sandbox.client import WorkerLost
 from grader.spec import AssignmentSpec
 
 Verdict = tuple[str, str, str, str, int]  # (status, message, hint, file, line) of a check
+FRAME = re.compile(r'File "([^"]*)", line \d+, in (\w+)')
+
+
+def student_frames(traceback: str, files: set[str]) -> list[str]:
+    """The functions a student traceback passes through, in `files` (base names) only."""
+    return [name for path, name in FRAME.findall(traceback) if Path(path).name in files]
 
 
 def check_seed(base: int, check_id: str) -> int:
@@ -148,6 +156,8 @@ class GraderPlugin:
         data_dir: str | None = None,
         references: ReferenceSource | None = None,
         on_check: Callable[[CheckResult], None] | None = None,
+        tasks: frozenset[str] = frozenset(),
+        student_files: frozenset[str] = frozenset(),
     ):
         self._spec, self.session, self.base_seed = spec, session, base_seed
         self.on_check = on_check  # called with each CheckResult as its check finishes
@@ -158,6 +168,10 @@ class GraderPlugin:
         self.config_errors: list[str] = []  # a check found the course misconfigured
         self._reference: ModuleType | None = None
         self.references = references  # a grader.replay source (recording or replaying), or None
+        self.tasks = tasks  # run only these tasks' checks (empty: all)
+        self.student_files = student_files  # base names of the submission's .py files
+        self.frames: dict[str, list[str]] = {}  # check id -> student functions its error crossed
+        self.deselected = 0
 
     # -- fixtures -------------------------------------------------------------------------
 
@@ -195,8 +209,60 @@ class GraderPlugin:
 
     # -- hooks ----------------------------------------------------------------------------
 
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "check(task, points, needs): see grader.contract")
+
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        problems = self._contract_problems(items)
+        if problems:
+            self.config_errors.append(
+                "the checks break the check contract:\n  " + "\n  ".join(problems)
+            )
+            items[:] = []
+            return
         items.sort(key=lambda item: (self._tier(item) == "hidden", item.path.name))
+        if self.tasks:
+            keep = [i for i in items if self._declared(i).task in self.tasks]
+            self.deselected = len(items) - len(keep)
+            items[:] = keep
+
+    def _declared(self, item: pytest.Item) -> Declared:
+        return self._spec.contract.checks[getattr(item, "originalname", item.name)]
+
+    def _contract_problems(self, items: list[pytest.Item]) -> list[str]:
+        """What runs must be what `grader.contract` read: every check declared, as read."""
+        contract = self._spec.contract
+        problems = list(contract.problems)
+        cases: dict[str, int] = {}
+        for item in items:
+            base = getattr(item, "originalname", item.name)
+            cases[base] = cases.get(base, 0) + 1
+            mark = item.get_closest_marker("check")
+            declared = contract.checks.get(base)
+            if declared is None or mark is None:
+                if not problems:
+                    problems.append(f"{item.nodeid}: no @check(task=..., points=...) on it")
+                continue
+            kwargs = dict(mark.kwargs)
+            if (kwargs.get("task"), float(kwargs.get("points", -1)), kwargs.get("needs")) != (
+                declared.task,
+                declared.points,
+                declared.needs,
+            ):
+                problems.append(f"{item.nodeid}: its @check() is not the one written in the file")
+        for base, n in cases.items():
+            declared = contract.checks.get(base)
+            if declared is not None and n != declared.cases:
+                problems.append(
+                    f"{declared.where}: {n} cases run but {declared.cases} were read; write "
+                    "@pytest.mark.parametrize with a literal list"
+                )
+        unknown = sorted(self.tasks - set(contract.tasks))
+        if unknown:
+            problems.append(
+                f"no task {unknown[0]} in {self._spec.id} (its tasks: {', '.join(contract.tasks)})"
+            )
+        return problems
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -221,13 +287,13 @@ class GraderPlugin:
         forget_last_failure()
         info = item.stash[_RUN]
         status, message, hint, file, line = info["verdict"] or verdict(None)
-        doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
-        name = doc[0].strip() if doc else item.name.removeprefix("test_").replace("_", " ")
+        declared = self._declared(item)
         points = self._spec.points_for(item.name)
         self.results.append(
             CheckResult(
                 id=item.name,
-                name=name,
+                task=declared.task,
+                name=declared.name,
                 tier=self._tier(item),
                 status=status,
                 score=points if status == "passed" else 0.0,
@@ -253,6 +319,8 @@ class GraderPlugin:
         exc = call.excinfo.value
         if item.stash[_RUN]["verdict"] is None:
             item.stash[_RUN]["verdict"] = verdict(exc)
+            if isinstance(exc, StudentError):
+                self.frames[item.name] = student_frames(exc.traceback, self.student_files)
             if isinstance(exc, ConfigError):  # e.g. no data_dir: stop the run
                 self.config_errors.append(f"{item.name}: {exc}")
                 item.session.shouldstop = "configuration error"

@@ -13,8 +13,10 @@ import pytest
 import torch
 
 from grader import data
+from grader.contract import task_order
 from grader.errors import ConfigError
 from grader.intake.submission import prepare
+from grader.judge.causes import assign_causes, import_banner, structure
 from grader.judge.forbidden import Policy
 from grader.judge.plugin import GraderPlugin
 from grader.judge.proxy import Session
@@ -46,6 +48,7 @@ def grade(
     data_dir: str | None = None,
     references: ReferenceSource | None = None,
     on_check: Callable[[CheckResult], None] | None = None,
+    tasks: Sequence[str] = (),
 ) -> GradeResult:
     """Grade `submission` (default: the assignment's stub) against `spec`'s checks.
 
@@ -53,6 +56,8 @@ def grade(
 
     `references`: where checks' `reference` comes from (a `grader.replay` source); default:
     the reference module, or in a student release the recorded answers.
+
+    `tasks`: run only the checks of these tasks (a partial grade).
     """
     start = time.perf_counter()
     submission = submission or spec.root
@@ -64,6 +69,7 @@ def grade(
     if not spec.checks_dir.is_dir():
         raise ConfigError(f"{spec.checks_dir}: no checks folder for {spec.id}")
     prepared = prepare(submission, spec)
+    found = structure(spec, prepared.sources)
     try:
         session = Session(
             zygote,
@@ -74,7 +80,14 @@ def grade(
             masks=secret_paths(course) + data.source_paths(data_dir or spec.data_dir) + list(masks),
         )
         plugin = GraderPlugin(
-            spec, session, base_seed, data_dir=data_dir, references=references, on_check=on_check
+            spec,
+            session,
+            base_seed,
+            data_dir=data_dir,
+            references=references,
+            on_check=on_check,
+            tasks=frozenset(tasks),
+            student_files=frozenset(p.name for p in prepared.sources),
         )
         try:
             _run_pytest(spec, plugin)
@@ -92,6 +105,10 @@ def grade(
         raise ConfigError(
             f"{spec.checks_dir}: no checks found (test_*.py files with test_ functions)"
         )
+    import_failed = session.import_failure is not None
+    if import_failed and not found.broken:
+        found.findings.insert(0, import_banner(plugin.results, prepared.sources))
+    assign_causes(plugin.results, spec.contract, plugin.frames, found, import_failed=import_failed)
     return GradeResult(
         assignment=spec.id,
         title=spec.title,
@@ -102,6 +119,9 @@ def grade(
         output=output,
         duration_s=time.perf_counter() - start,
         notes=prepared.notes + list(getattr(references, "notes", [])) + session.evidence,
+        structure=found.findings,
+        only_tasks=sorted(set(tasks), key=task_order),
+        tasks={t.id: ", ".join(t.names) for t in spec.contract.tasks.values()},
     )
 
 

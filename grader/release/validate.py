@@ -1,15 +1,13 @@
 """`grader validate`: is every assignment ready to hand out?
 
-For each assignment: every check has a name (its docstring's first line) and points, no
-`[points]` entry names a check that does not exist, check ids are unique, the reference
+For each assignment: every check declares its task and points (`@check(task=..., points=...)`)
+and has a name (its docstring's first line), check ids are unique, the reference
 scores full marks under several base seeds (so tolerances and thresholds hold beyond the one
 seed they were tuned on), and the untouched stub scores 0.
 """
 
 from __future__ import annotations
 
-import ast
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,40 +41,12 @@ class Validation:
 
 
 def check_metadata(spec: AssignmentSpec) -> list[str]:
-    """Problems with the checks' names, points and ids, read statically (nothing imported)."""
-    problems, ids = [], []
-    for path in sorted(spec.checks_dir.rglob("test_*.py")):
-        try:
-            tree = ast.parse(path.read_text(), filename=str(path))
-        except SyntaxError as exc:
-            problems.append(f"{path}: does not parse ({exc.msg}, line {exc.lineno})")
-            continue
-        where = path.relative_to(spec.root)
-        for node in tree.body:
-            if not (isinstance(node, ast.FunctionDef) and node.name.startswith("test_")):
-                continue
-            ids.append(node.name)
-            doc = (ast.get_docstring(node) or "").strip()
-            if not doc:
-                problems.append(
-                    f"{where}: {node.name} has no name for students "
-                    "(the first line of its docstring)"
-                )
-            if spec.points_for(node.name) <= 0:
-                problems.append(
-                    f"{where}: {node.name} is worth {spec.points_for(node.name):g} points"
-                )
-    for name, count in sorted(Counter(ids).items()):
-        if count > 1:
-            problems.append(
-                f"check id {name} is used {count} times: points, seeds and results "
-                "are keyed by it, so rename all but one"
-            )
-    for name in sorted(set(spec.points) - set(ids)):
-        problems.append(f"assignment.toml: [points] {name} names no check (a typo?)")
-    if not ids:
-        problems.append(f"{spec.checks_dir}: no checks (test_*.py files with test_ functions)")
-    return problems
+    """Problems with the checks' declarations (`grader.contract`): a check without a task or
+    points, an unknown task, a duplicate id, a check without a name; read statically."""
+    try:
+        return list(spec.contract.problems)
+    except GraderError as exc:
+        return [str(exc)]
 
 
 def _first_line(text: str) -> str:
@@ -89,10 +59,7 @@ def validate_assignment(
     """Check one assignment; grading errors become problems, never exceptions."""
     v = Validation(id=spec.id, title=spec.title)
     v.problems += check_metadata(spec)
-    try:
-        v.checks, v.points = len(spec.check_ids()), spec.total_points()
-    except SyntaxError:
-        pass  # a check file that does not parse is already a problem
+    v.checks, v.points = len(spec.check_ids()), spec.total_points()
     v.seeds = [spec.seed + k for k in range(seeds)]
     for seed in v.seeds:
         try:

@@ -2,9 +2,10 @@
 
 import torch
 
-from grader.checking import assert_close
+from grader.checking import assert_close, check
 
 
+@check(task="1.1", points=1)
 def test_arange_grid_other_shapes(student, reference, spec):
     """arange_grid works for shapes other than the example (1x7, 5x2)"""
     for rows, cols in ((1, 7), (5, 2)):
@@ -17,6 +18,7 @@ def test_arange_grid_other_shapes(student, reference, spec):
         )
 
 
+@check(task="2.1", points=1)
 def test_channels_last_non_square(student, reference, spec):
     """channels_last works for a single image with one channel and a non-square size"""
     x = torch.randn(1, 1, 3, 7, dtype=torch.float64)
@@ -28,6 +30,7 @@ def test_channels_last_non_square(student, reference, spec):
     )
 
 
+@check(task="8.1", points=1)
 def test_one_hot_other_sizes(student, reference, spec):
     """one_hot works for other label counts and class counts"""
     labels = torch.randint(0, 9, (17,))
@@ -40,6 +43,7 @@ def test_one_hot_other_sizes(student, reference, spec):
     )
 
 
+@check(task="8.2", points=1)
 def test_pairwise_distances_other_sizes(student, reference, spec):
     """pairwise_distances works for other sizes and is zero from a point to itself"""
     x = torch.randn(9, 5, dtype=torch.float64)
@@ -51,6 +55,7 @@ def test_pairwise_distances_other_sizes(student, reference, spec):
     )
 
 
+@check(task="4.1", points=1)
 def test_center_columns_float32(student, reference, spec):
     """center_columns keeps float32 inputs float32"""
     x = torch.randn(10, 3) * 5 + 1

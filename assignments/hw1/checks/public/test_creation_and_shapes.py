@@ -2,15 +2,17 @@
 
 import torch
 
-from grader.checking import assert_close, expect_tensor
+from grader.checking import assert_close, check, expect_tensor
 
 
+@check(task="1.1", points=1)
 def test_arange_grid(student, reference, spec):
     """arange_grid(3, 4) has the right values, shape and dtype (int64)"""
     got = student.arange_grid(3, 4)
     assert_close(got, reference.arange_grid(3, 4), spec.tolerance(), what="arange_grid(3, 4)")
 
 
+@check(task="1.2", points=1)
 def test_linspace_column(student, reference, spec):
     """linspace_column(0, 1, 5) is a float64 column of evenly spaced values"""
     got = student.linspace_column(0.0, 1.0, 5)
@@ -23,6 +25,7 @@ def test_linspace_column(student, reference, spec):
     )
 
 
+@check(task="1.3", points=1)
 def test_diag_plus_identity(student, reference, spec):
     """diag_plus_identity builds diag(v) + I in the dtype of v"""
     v = torch.tensor([1.0, -2.0, 3.5], dtype=torch.float64)
@@ -35,6 +38,7 @@ def test_diag_plus_identity(student, reference, spec):
     )
 
 
+@check(task="2.1", points=1)
 def test_channels_last(student, reference, spec):
     """channels_last moves the channel axis of (N, C, H, W) to the end"""
     x = torch.randn(2, 3, 4, 5, dtype=torch.float64)
@@ -55,6 +59,7 @@ def test_channels_last(student, reference, spec):
     )
 
 
+@check(task="2.2", points=1)
 def test_flatten_features(student, reference, spec):
     """flatten_features turns (N, C, H, W) into (N, C*H*W)"""
     x = torch.randn(4, 2, 3, 3, dtype=torch.float64)
@@ -66,6 +71,7 @@ def test_flatten_features(student, reference, spec):
     )
 
 
+@check(task="5.1", points=1)
 def test_batched_matmul(student, reference, spec):
     """batched_matmul multiplies every pair in a batch of matrices"""
     a, b = torch.randn(3, 2, 4, dtype=torch.float64), torch.randn(3, 4, 5, dtype=torch.float64)

@@ -2,9 +2,10 @@
 
 import torch
 
-from grader.checking import assert_close, expect_tensor, fail
+from grader.checking import assert_close, check, expect_tensor, fail
 
 
+@check(task="3.1", points=1)
 def test_select_positive(student, reference, spec):
     """select_positive keeps exactly the elements > 0, in order"""
     x = torch.tensor([[1.5, -2.0, 0.0], [3.0, 0.5, -1.0]], dtype=torch.float64)
@@ -17,6 +18,7 @@ def test_select_positive(student, reference, spec):
     )
 
 
+@check(task="3.2", points=1)
 def test_relu_copy_leaves_input_unchanged(student, reference, spec):
     """relu_copy zeroes negatives in a copy and leaves its input unchanged"""
     x = torch.randn(5, 6, dtype=torch.float64)
@@ -34,6 +36,7 @@ def test_relu_copy_leaves_input_unchanged(student, reference, spec):
     )
 
 
+@check(task="3.3", points=1)
 def test_every_other_row_last_col(student, reference, spec):
     """every_other_row_last_col uses slicing with a step and negative indexing"""
     x = torch.arange(35, dtype=torch.float64).reshape(7, 5)
@@ -46,6 +49,7 @@ def test_every_other_row_last_col(student, reference, spec):
     )
 
 
+@check(task="4.1", points=1)
 def test_center_columns(student, reference, spec):
     """center_columns subtracts each column's mean (broadcasting a (1, D) row)"""
     x = torch.randn(6, 4, dtype=torch.float64) * 3 + 2
@@ -64,6 +68,7 @@ def test_center_columns(student, reference, spec):
     assert_close(got, expected, spec.tolerance(), what="center_columns(x)")
 
 
+@check(task="4.2", points=1)
 def test_outer_sum(student, reference, spec):
     """outer_sum broadcasts a column against a row"""
     a, b = torch.randn(3, dtype=torch.float64), torch.randn(5, dtype=torch.float64)
@@ -76,6 +81,7 @@ def test_outer_sum(student, reference, spec):
     )
 
 
+@check(task="6.1", points=1)
 def test_row_max(student, reference, spec):
     """row_max returns the values and the indices of each row's maximum"""
     x = torch.randn(4, 7, dtype=torch.float64)
@@ -90,6 +96,7 @@ def test_row_max(student, reference, spec):
     assert_close(got[1], indices, spec.tolerance(), what="row_max(x) indices")
 
 
+@check(task="6.2", points=1)
 def test_per_sample_mean(student, reference, spec):
     """per_sample_mean reduces every dimension but the first"""
     x = torch.randn(3, 2, 4, 5, dtype=torch.float64)

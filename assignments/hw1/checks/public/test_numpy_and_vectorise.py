@@ -6,9 +6,10 @@ import time
 import numpy as np
 import torch
 
-from grader.checking import assert_close, best_time, expect_tensor, fail, within_budget
+from grader.checking import assert_close, best_time, check, expect_tensor, fail, within_budget
 
 
+@check(task="7.1", points=1)
 def test_share_numpy_shares_memory(student, spec):
     """share_numpy returns a tensor that sees later changes to the numpy array"""
     a = student.put(np.arange(6, dtype=np.float64))
@@ -28,6 +29,7 @@ def test_share_numpy_shares_memory(student, spec):
     )
 
 
+@check(task="7.2", points=1)
 def test_copy_numpy_is_independent(student, spec):
     """copy_numpy returns a tensor that does not change when the array does"""
     a = student.put(np.arange(6, dtype=np.float64))
@@ -42,6 +44,7 @@ def test_copy_numpy_is_independent(student, spec):
     assert_close(got, torch.arange(6, dtype=torch.float64), spec.tolerance(), what="copy_numpy(a)")
 
 
+@check(task="8.1", points=2)
 def test_one_hot_matches_reference(student, reference, spec):
     """one_hot encodes labels as float32 rows with a single 1"""
     labels = torch.tensor([2, 0, 1, 2, 4])
@@ -54,6 +57,7 @@ def test_one_hot_matches_reference(student, reference, spec):
     )
 
 
+@check(task="8.2", points=2)
 def test_pairwise_distances_match_reference(student, reference, spec):
     """pairwise_distances matches torch.cdist on random points"""
     x, y = torch.randn(6, 3, dtype=torch.float64), torch.randn(4, 3, dtype=torch.float64)
@@ -69,6 +73,7 @@ def test_pairwise_distances_match_reference(student, reference, spec):
 ROUNDS = 5  # timed rounds, each on fresh inputs; the verdict is the median of their ratios
 
 
+@check(task="8.2", points=3)
 def test_pairwise_distances_are_vectorised(student, spec, seed):
     """pairwise_distances on 1000 x 800 points is correct and within the time budget of
     torch.cdist"""

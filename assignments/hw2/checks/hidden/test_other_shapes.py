@@ -8,6 +8,7 @@ import torch
 
 from grader.checking import (
     assert_close,
+    check,
     fail,
     public_case_first,
     ratio,
@@ -30,6 +31,7 @@ def _public_size_first(size: str, cases, check) -> None:
     )
 
 
+@check(task="1.2", points=1)
 def test_linear_backward_other_shapes(student, reference, spec):
     """linear_backward works for a batch of 1, a wide and a tall layer"""
 
@@ -78,6 +80,7 @@ def _mse_hint(got, expected, n: int, d: int) -> str:
     return scale_hint(got, expected, n)
 
 
+@check(task="3.4", points=2, needs=["3.2"])
 def test_loss_gradients_other_shapes(student, reference, spec):
     """mse_loss_backward and cross_entropy_backward work for other batch sizes and widths"""
 
@@ -106,6 +109,7 @@ def test_loss_gradients_other_shapes(student, reference, spec):
     _public_size_first("shape of logits", ((4, 3), (9, 7), (1, 4)), check_ce)
 
 
+@check(task="4.3", points=2, needs=["4.1", "4.2"])
 def test_network_gradients_other_sizes(student, reference, spec):
     """loss_and_grads matches autograd for a 5 -> 7 -> 3 network and batches of 6 and 1"""
 

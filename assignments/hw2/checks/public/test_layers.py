@@ -5,7 +5,7 @@ Every gradient is compared with autograd on the reference's forward pass, in flo
 
 import torch
 
-from grader.checking import assert_close, fail
+from grader.checking import assert_close, check, fail
 
 F64 = torch.float64
 # (N, in, out): a square weight first (a transposed weight keeps its shape there), then
@@ -36,6 +36,7 @@ def _as_triple(got, what: str) -> tuple:
     return tuple(got)
 
 
+@check(task="1.1", points=1)
 def test_linear_forward(student, reference, spec):
     """linear_forward computes x @ weight.T + bias, for square and non-square weights"""
     for n, i, o in LINEAR_SHAPES:
@@ -66,6 +67,7 @@ def test_linear_forward(student, reference, spec):
         )
 
 
+@check(task="1.2", points=2)
 def test_linear_backward(student, reference, spec):
     """linear_backward's grad_x, grad_weight and grad_bias match autograd, on several shapes"""
     for n, i, o in LINEAR_SHAPES:
@@ -116,6 +118,7 @@ def test_linear_backward(student, reference, spec):
             )
 
 
+@check(task="2.2", points=1, needs=["2.1"])
 def test_sigmoid_forward_and_backward(student, reference, spec):
     """sigmoid and sigmoid_backward match the reference and autograd"""
     z, g = torch.randn(4, 5, dtype=F64) * 3, torch.randn(4, 5, dtype=F64)
@@ -144,6 +147,7 @@ def test_sigmoid_forward_and_backward(student, reference, spec):
     )
 
 
+@check(task="2.4", points=1, needs=["2.3"])
 def test_relu_forward_and_backward(student, reference, spec):
     """relu and relu_backward match the reference and autograd"""
     z, g = torch.randn(6, 3, dtype=F64), torch.randn(6, 3, dtype=F64)

@@ -5,7 +5,7 @@ The batches here have 4 samples, like XOR's; the hidden checks use other sizes.
 
 import torch
 
-from grader.checking import assert_close
+from grader.checking import assert_close, check
 
 F64 = torch.float64
 
@@ -17,6 +17,7 @@ def _scalar(got):
     return got
 
 
+@check(task="3.1", points=1)
 def test_mse_loss(student, reference, spec):
     """mse_loss is the mean of the squared errors (like F.mse_loss)"""
     pred, target = torch.randn(4, 1, dtype=F64), torch.randn(4, 1, dtype=F64)
@@ -29,6 +30,7 @@ def test_mse_loss(student, reference, spec):
     )
 
 
+@check(task="3.2", points=1)
 def test_mse_loss_backward(student, reference, spec):
     """mse_loss_backward matches autograd: 2 (pred - target) / N"""
     pred, target = torch.randn(4, 1, dtype=F64), torch.randn(4, 1, dtype=F64)
@@ -41,6 +43,7 @@ def test_mse_loss_backward(student, reference, spec):
     )
 
 
+@check(task="3.3", points=1)
 def test_cross_entropy(student, reference, spec):
     """cross_entropy is the mean negative log-probability of the labels (like F.cross_entropy)"""
     logits, labels = torch.randn(4, 3, dtype=F64) * 2, torch.tensor([2, 0, 1, 2])
@@ -53,6 +56,7 @@ def test_cross_entropy(student, reference, spec):
     )
 
 
+@check(task="3.4", points=2)
 def test_cross_entropy_backward(student, reference, spec):
     """cross_entropy_backward matches autograd: (softmax(logits) - onehot(labels)) / N"""
     logits, labels = torch.randn(4, 3, dtype=F64) * 2, torch.tensor([2, 0, 1, 2])

@@ -6,7 +6,7 @@ of the loss, and, for batch averaging, with the mean of the per-sample gradients
 
 import torch
 
-from grader.checking import assert_close, fail, ratio, scale_hint
+from grader.checking import assert_close, check, fail, ratio, scale_hint
 
 F64 = torch.float64
 NAMES = ("w1", "b1", "w2", "b2")
@@ -71,6 +71,7 @@ def _divisor_hint(got, expected, batch: int) -> str:
     )
 
 
+@check(task="4.1", points=1, needs=["1.1"])
 def test_mlp_forward(student, reference, spec):
     """mlp_forward matches the reference with sigmoid and with ReLU"""
     for activation in ("sigmoid", "relu"):
@@ -83,6 +84,7 @@ def test_mlp_forward(student, reference, spec):
         )
 
 
+@check(task="4.2", points=2, needs=["1.2"])
 def test_mlp_backward_matches_autograd(student, reference, spec):
     """mlp_backward's gradients match autograd for sigmoid and ReLU (3 -> 5 -> 2, batch of 4)"""
     for activation in ("sigmoid", "relu"):
@@ -101,6 +103,7 @@ def test_mlp_backward_matches_autograd(student, reference, spec):
             )
 
 
+@check(task="4.3", points=2, needs=["4.1", "4.2"])
 def test_loss_and_grads_match_autograd(student, reference, spec):
     """loss_and_grads returns the loss and autograd's gradients, for MSE and cross-entropy"""
     for activation, loss, c in CONFIGS:
@@ -128,6 +131,7 @@ def test_loss_and_grads_match_autograd(student, reference, spec):
             )
 
 
+@check(task="4.3", points=2, needs=["4.1", "4.2"])
 def test_gradients_match_central_differences(student, reference, spec):
     """your loss is the loss, and your gradients agree with its central differences,
     (L(p+h) - L(p-h)) / 2h"""
@@ -165,6 +169,7 @@ def test_gradients_match_central_differences(student, reference, spec):
             )
 
 
+@check(task="4.3", points=2, needs=["4.1", "4.2"])
 def test_gradients_are_averaged_over_the_batch(student, reference, spec):
     """for a batch of 6, the gradients are the mean of the 6 per-sample gradients"""
     for activation, loss, c in CONFIGS:

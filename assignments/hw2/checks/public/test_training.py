@@ -5,7 +5,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from grader.checking import fail, ratio, scale_hint
+from grader.checking import check, fail, ratio, scale_hint
 
 F64 = torch.float64
 XOR_X = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], dtype=F64)
@@ -171,6 +171,7 @@ def train_and_judge(
         )
 
 
+@check(task="5.1", points=4, needs=["4.3"])
 def test_xor_training_reaches_loss_threshold(student, reference, spec):
     """XOR: your train loop reaches the loss threshold (ReLU + MSE, sigmoid + cross-entropy; 3 seeds)"""
     hidden = int(spec.threshold("xor_hidden"))

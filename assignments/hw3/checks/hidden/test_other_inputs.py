@@ -6,6 +6,7 @@ import torch
 from grader.checking import (
     StudentError,
     assert_close,
+    check,
     error_hint,
     expect_tensor,
     fail,
@@ -43,6 +44,7 @@ def _two_d_first(cases, check) -> None:
     )
 
 
+@check(task="1.3", points=2, needs=["1.1"])
 def test_forward_any_leading_dims(student, reference, spec):
     """forward works for 1-D, 3-D and 4-D inputs and other layer sizes"""
     for i, o in ((5, 3), (7, 2), (1, 6)):
@@ -63,6 +65,7 @@ def test_forward_any_leading_dims(student, reference, spec):
         _two_d_first(((4, i), (i,), (2, 3, i), (2, 1, 3, i)), check)
 
 
+@check(task="1.3", points=1, needs=["1.1"])
 def test_gradients_any_leading_dims(student, reference, spec):
     """gradients w.r.t. input, weight and bias match for 1-D and 3-D inputs"""
     layer = student.Linear(5, 3)
@@ -95,6 +98,7 @@ def test_gradients_any_leading_dims(student, reference, spec):
     _two_d_first(((4, 5), (5,), (2, 4, 5)), check)
 
 
+@check(task="1.3", points=1, needs=["1.1"])
 def test_forward_without_bias(student, reference, spec):
     """Linear(5, 3, bias=False) computes x @ weight.T, with no bias term"""
     layer = student.Linear(5, 3, bias=False)
@@ -119,6 +123,7 @@ def test_forward_without_bias(student, reference, spec):
     )
 
 
+@check(task="1.2", points=1, needs=["1.1"])
 def test_reset_parameters_redraws(student):
     """reset_parameters() draws new values for weight and bias
 

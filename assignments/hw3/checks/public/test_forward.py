@@ -5,7 +5,7 @@ Expected values come from the reference layer holding the same parameters, in fl
 
 import torch
 
-from grader.checking import StudentError, assert_close, expect_tensor, fail
+from grader.checking import StudentError, assert_close, check, expect_tensor, fail
 
 IN, OUT = 5, 3
 
@@ -19,6 +19,7 @@ def set_parameters(layer, weight: torch.Tensor, bias: torch.Tensor | None) -> No
         layer.method("bias.data.copy_")(bias)
 
 
+@check(task="1.3", points=2, needs=["1.1"])
 def test_forward_matches_reference(student, reference, spec):
     """forward on a batch (N, in_features) equals the reference layer with the same parameters"""
     layer = student.Linear(IN, OUT)
@@ -44,6 +45,7 @@ def test_forward_matches_reference(student, reference, spec):
     )
 
 
+@check(task="1.3", points=2, needs=["1.1"])
 def test_gradients_match_reference(student, reference, spec):
     """gradients w.r.t. the input, weight and bias match autograd on the reference layer"""
     layer = student.Linear(IN, OUT)
@@ -85,6 +87,7 @@ def compare_gradients(got: dict, expected: dict, spec, inputs: str, *, bias: boo
         )
 
 
+@check(task="1.3", points=1, needs=["1.1"])
 def test_wrong_last_dimension_raises_value_error(student):
     """an input whose last dimension is not in_features raises ValueError naming both sizes"""
     layer = student.Linear(IN, OUT)

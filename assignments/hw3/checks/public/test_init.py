@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from grader.checking import expect_tensor, fail
+from grader.checking import check, expect_tensor, fail
 
 SQRT = {"√2": math.sqrt(2), "√3": math.sqrt(3), "√6": math.sqrt(6)}
 
@@ -97,6 +97,7 @@ def check_uniform(
             )
 
 
+@check(task="1.2", points=2, needs=["1.1"])
 def test_weight_init_matches_pytorch_default(student, spec):
     """the weight of a new Linear(256, 1024) is drawn from U(-1/√256, 1/√256)"""
     layer = student.Linear(256, 1024)
@@ -111,6 +112,7 @@ def test_weight_init_matches_pytorch_default(student, spec):
     )
 
 
+@check(task="1.2", points=1, needs=["1.1"])
 def test_bias_init_matches_pytorch_default(student, spec):
     """the bias of a new Linear(64, 16384) is drawn from U(-1/√64, 1/√64)"""
     layer = student.Linear(64, 16384)

@@ -3,7 +3,7 @@ nn.Linear's."""
 
 import torch
 
-from grader.checking import expect_tensor, fail, named_parameters
+from grader.checking import check, expect_tensor, fail, named_parameters
 
 PARAMETER_HINT = (
     "wrap the tensor in nn.Parameter (self.weight = nn.Parameter(torch.empty("
@@ -12,6 +12,7 @@ PARAMETER_HINT = (
 )
 
 
+@check(task="1.1", points=2)
 def test_parameters_are_registered(student):
     """weight and bias are registered parameters: in parameters(), in state_dict, trainable"""
     layer = student.Linear(5, 3)
@@ -41,6 +42,7 @@ def test_parameters_are_registered(student):
             )
 
 
+@check(task="1.1", points=1)
 def test_weight_and_bias_shapes(student):
     """weight has shape (out_features, in_features) and bias (out_features,), as in nn.Linear"""
     layer = student.Linear(5, 3)
@@ -54,6 +56,7 @@ def test_weight_and_bias_shapes(student):
     expect_tensor(layer.bias, "Linear(5, 3).bias", shape=(3,))
 
 
+@check(task="1.1", points=1)
 def test_bias_false_registers_none(student):
     """Linear(5, 3, bias=False) has no bias parameter and registers bias as None"""
     layer = student.Linear(5, 3, bias=False)
@@ -79,6 +82,7 @@ def test_bias_false_registers_none(student):
         fail("Linear(5, 3, bias=False).state_dict() has a 'bias' entry", hint)
 
 
+@check(task="1.4", points=1, needs=["1.1"])
 def test_extra_repr(student):
     """extra_repr and print(layer) show the sizes and the bias, exactly as nn.Linear does"""
     for bias in (True, False):

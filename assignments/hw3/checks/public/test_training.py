@@ -11,6 +11,7 @@ import torch
 from grader.checking import (
     Architecture,
     StudentError,
+    check,
     check_training,
     expect_predictions,
     expect_tensor,
@@ -67,6 +68,7 @@ def train(student, reference, spec, split, fit, what, **kwargs):
         raise
 
 
+@check(task="1.3", points=3, needs=["1.1", "1.2"])
 def test_digits_classifier_trains(student, reference, spec, seed, load_data):
     """Linear(64, 10) trained on the digits reaches the accuracy threshold within the time budget"""
     split = load_data("digits", seed=0)
@@ -94,6 +96,7 @@ def test_digits_classifier_trains(student, reference, spec, seed, load_data):
     )
 
 
+@check(task="1.3", points=1, needs=["1.1"])
 def test_trained_layer_computes_its_own_parameters(student, reference, spec, seed, load_data):
     """after train_classifier, the layer's forward on held-out digits is x @ weight.T + bias"""
     split = load_data("digits", seed=0)

@@ -2,11 +2,12 @@
 
 import torch
 
-from grader.checking import assert_close, expect_tensor, fail
+from grader.checking import assert_close, check, expect_tensor, fail
 
 F64 = torch.float64
 
 
+@check(task="1.1", points=1)
 def test_softmax_over_the_last_dimension_of_3d_input(student, reference, spec):
     """softmax works on (batch, time, classes) input, over the last dimension"""
     logits = torch.randn(2, 3, 5, dtype=F64) * 3
@@ -19,6 +20,7 @@ def test_softmax_over_the_last_dimension_of_3d_input(student, reference, spec):
     )
 
 
+@check(task="1.1", points=1)
 def test_softmax_float32_stays_float32_and_stable(student, reference, spec):
     """softmax keeps float32 inputs float32 and stays finite for float32 logits up to ±1000"""
     logits = torch.empty(6, 4).uniform_(-1e3, 1e3)
@@ -39,6 +41,7 @@ def test_softmax_float32_stays_float32_and_stable(student, reference, spec):
     )
 
 
+@check(task="1.2", points=1)
 def test_cross_entropy_gradient_on_probabilities(student, reference, spec):
     """the gradient of cross_entropy(probs, targets) is -1 / (N · p) at the targets, 0 elsewhere"""
     probs = reference.softmax(torch.randn(6, 4, dtype=F64))
@@ -57,6 +60,7 @@ def test_cross_entropy_gradient_on_probabilities(student, reference, spec):
     )
 
 
+@check(task="1.3", points=1)
 def test_cross_entropy_gradient_is_finite_for_extreme_logits(student, spec):
     """the gradient of cross_entropy_with_logits is finite and right for logits up to ±1000"""
     logits = torch.empty(5, 6, dtype=F64).uniform_(-1e3, 1e3)

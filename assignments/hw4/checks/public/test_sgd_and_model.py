@@ -2,7 +2,7 @@
 
 import torch
 
-from grader.checking import assert_close, expect_tensor, fail
+from grader.checking import assert_close, check, expect_tensor, fail
 
 F64 = torch.float64
 REBIND_HINT = (
@@ -11,6 +11,7 @@ REBIND_HINT = (
 )
 
 
+@check(task="2.1", points=2)
 def test_sgd_step_updates_in_place_and_zeroes_gradients(student, spec):
     """sgd_step moves each parameter by -lr · grad, in place, and then zeroes its gradient"""
     lr = 0.1
@@ -41,6 +42,7 @@ def test_sgd_step_updates_in_place_and_zeroes_gradients(student, spec):
             )
 
 
+@check(task="2.2", points=1)
 def test_accuracy_matches_reference(student, reference, spec):
     """accuracy(scores, targets) is the fraction of rows whose top score is the target"""
     scores = torch.randn(40, 6, dtype=F64)
@@ -63,6 +65,7 @@ def test_accuracy_matches_reference(student, reference, spec):
     )
 
 
+@check(task="3.1", points=1)
 def test_model_has_the_right_parameters(student, spec):
     """SoftmaxRegression(6, 4) has W (6, 4) with small random values and b (4,) of zeros"""
     model = student.SoftmaxRegression(6, 4)
@@ -92,6 +95,7 @@ def test_model_has_the_right_parameters(student, spec):
         )
 
 
+@check(task="3.1", points=1, needs=["3.3"])
 def test_model_forward_and_predict(student, spec):
     """forward(x) computes x @ W + b, and predict(model, x) returns each row's top class"""
     model = student.SoftmaxRegression(6, 4)

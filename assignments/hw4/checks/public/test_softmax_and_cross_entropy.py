@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from grader.checking import assert_close, expect_tensor, fail
+from grader.checking import assert_close, check, expect_tensor, fail
 
 F64 = torch.float64
 STABLE_HINT = (
@@ -24,6 +24,7 @@ def extreme_logits(rows: int = 8, classes: int = 10) -> torch.Tensor:
     return z
 
 
+@check(task="1.1", points=1)
 def test_softmax_rows_sum_to_one(student, spec):
     """softmax(logits) has non-negative rows that each sum to 1"""
     logits = torch.randn(6, 10, dtype=F64) * 3
@@ -47,6 +48,7 @@ def test_softmax_rows_sum_to_one(student, spec):
     )
 
 
+@check(task="1.1", points=1)
 def test_softmax_matches_reference(student, reference, spec):
     """softmax matches the reference on random logits"""
     logits = torch.randn(5, 7, dtype=F64) * 4
@@ -58,6 +60,7 @@ def test_softmax_matches_reference(student, reference, spec):
     )
 
 
+@check(task="1.1", points=2)
 def test_softmax_is_stable_on_extreme_logits(student, reference, spec):
     """softmax gives finite, correct values for logits as large as ±1000"""
     logits = extreme_logits()
@@ -79,6 +82,7 @@ def _stability_hint(got: torch.Tensor, expected: torch.Tensor) -> str:
     return STABLE_HINT if not torch.isfinite(got).all() else ""
 
 
+@check(task="1.2", points=1)
 def test_cross_entropy_matches_reference(student, reference, spec):
     """cross_entropy(probs, targets) is the mean of -log probs[i, targets[i]]"""
     probs = reference.softmax(torch.randn(8, 5, dtype=F64))
@@ -104,6 +108,7 @@ def test_cross_entropy_matches_reference(student, reference, spec):
     )
 
 
+@check(task="1.3", points=1)
 def test_cross_entropy_with_logits_matches_reference(student, reference, spec):
     """cross_entropy_with_logits matches the reference on random logits"""
     logits, targets = torch.randn(8, 5, dtype=F64) * 2, torch.randint(0, 5, (8,))
@@ -116,6 +121,7 @@ def test_cross_entropy_with_logits_matches_reference(student, reference, spec):
     )
 
 
+@check(task="1.3", points=2)
 def test_cross_entropy_with_logits_is_stable(student, reference, spec):
     """cross_entropy_with_logits is finite and correct for logits as large as ±1000"""
     logits = extreme_logits()
@@ -136,6 +142,7 @@ def test_cross_entropy_with_logits_is_stable(student, reference, spec):
     )
 
 
+@check(task="1.3", points=2)
 def test_cross_entropy_gradient_matches(student, spec):
     """the gradient of cross_entropy_with_logits matches autograd's (softmax - onehot) / N"""
     logits, targets = torch.randn(8, 5, dtype=F64), torch.randint(0, 5, (8,))

@@ -9,6 +9,7 @@ import math
 
 from grader.checking import (
     Architecture,
+    check,
     check_training,
     expect_predictions,
     fail,
@@ -43,6 +44,7 @@ def fit(impl, split, spec, *, epochs=None, losses=None):
     return model
 
 
+@check(task="3.2", points=4, needs=["1.3", "2.1", "3.1"])
 def test_training_reaches_accuracy_on_digits(student, reference, spec, load_data, seed):
     """trained on the digits, the model classifies held-out digits accurately, in time"""
     split = load_data("digits", seed=seed)
@@ -61,6 +63,7 @@ def test_training_reaches_accuracy_on_digits(student, reference, spec, load_data
     )
 
 
+@check(task="3.3", points=1, needs=["3.2"])
 def test_predict_gives_the_trained_models_classes(student, reference, spec, load_data, seed):
     """after train, predict(model, x) gives the classes x @ W + b of the model, on held-out digits"""
     split = load_data("digits", seed=seed)
@@ -85,6 +88,7 @@ def test_predict_gives_the_trained_models_classes(student, reference, spec, load
     )
 
 
+@check(task="3.2", points=1, needs=["1.3", "2.1", "3.1"])
 def test_training_works_for_other_sizes_on_iris(student, reference, spec, load_data, seed):
     """train and predict work for other sizes (iris: 4 features, 3 classes), nothing hard-coded"""
     split = load_data("iris", seed=seed)

@@ -4,9 +4,10 @@ import math
 
 import torch
 
-from grader.checking import assert_close, expect_tensor, fail, named_parameters
+from grader.checking import assert_close, check, expect_tensor, fail, named_parameters
 
 
+@check(task="1.1", points=1)
 def test_dropout_keeps_shape_and_dtype_and_another_p(student, spec, seed):
     """dropout works on a 3-D float64 tensor with p = 0.65 (zero fraction z-test, level 1e-6)"""
     p, n = 0.65, 40 * 50 * 100
@@ -35,6 +36,7 @@ def test_dropout_keeps_shape_and_dtype_and_another_p(student, spec, seed):
     )
 
 
+@check(task="1.1", points=1)
 def test_dropout_does_not_change_its_input(student):
     """dropout(x, p) returns a new tensor and leaves x as it was"""
     x = torch.rand(1000) + 0.5
@@ -57,6 +59,7 @@ def test_dropout_does_not_change_its_input(student):
         )
 
 
+@check(task="2.2", points=1, needs=["1.2", "2.1"])
 def test_mlp_of_other_sizes(student, spec):
     """the MLP works for other layer sizes (7 → 5 → 4 → 2), nothing hard-coded"""
     model = student.MLP(7, 5, 4, 2, 0.3, 0.3)

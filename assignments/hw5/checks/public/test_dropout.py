@@ -16,7 +16,7 @@ from statistics import NormalDist
 
 import torch
 
-from grader.checking import assert_close, expect_tensor, fail
+from grader.checking import assert_close, check, expect_tensor, fail
 
 N = 200_000
 PS = (0.1, 0.3, 0.5, 0.8)
@@ -109,6 +109,7 @@ def expect_dropout_shape(out: torch.Tensor, x: torch.Tensor, what: str) -> None:
         )
 
 
+@check(task="1.1", points=2)
 def test_dropout_drops_a_fraction_p(student, seed):
     """dropout(x, p) zeroes a fraction p of the elements, for p = 0.1, 0.3, 0.5, 0.8"""
     z = z_limit(len(PS))  # ≈ 5.03: a correct solution fails with probability ≤ 1e-6
@@ -124,6 +125,7 @@ def test_dropout_drops_a_fraction_p(student, seed):
             )
 
 
+@check(task="1.1", points=2)
 def test_dropout_preserves_the_mean(student, seed):
     """dropout(x, p) keeps the mean of x: the survivors are scaled by 1 / (1 - p)"""
     z = z_limit(len(PS))
@@ -155,6 +157,7 @@ def test_dropout_preserves_the_mean(student, seed):
             )
 
 
+@check(task="1.2", points=2, needs=["1.1"])
 def test_dropout_is_identity_in_eval_mode(student):
     """dropout(x, p, training=False) and Dropout(p) after .eval() return x unchanged"""
     x = torch.randn(1000)
@@ -190,6 +193,7 @@ def test_dropout_is_identity_in_eval_mode(student):
             )
 
 
+@check(task="1.1", points=1)
 def test_dropout_edge_cases_p0_and_p1(student, seed):
     """dropout with p = 0 returns x, and with p = 1 returns zeros (no NaN)"""
     # p = 0 on 16 elements: a `rand_like(x) > p` mask drops an element only when a float32
@@ -217,6 +221,7 @@ def test_dropout_edge_cases_p0_and_p1(student, seed):
         )
 
 
+@check(task="1.1", points=2)
 def test_dropout_gradient_flows_only_through_kept_units(student, spec, seed):
     """the gradient of dropout is grad_out / (1 - p) where an element was kept, 0 where dropped"""
     x = positive_inputs(seed, 2000, torch.float64)

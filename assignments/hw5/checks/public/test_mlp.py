@@ -10,6 +10,7 @@ import torch
 from grader.checking import (
     Architecture,
     assert_close,
+    check,
     check_training,
     expect_predictions,
     expect_tensor,
@@ -59,6 +60,7 @@ def mlp_parameters(model, layers: dict[str, tuple] = LAYERS) -> dict[str, torch.
     return {name: value.detach() for name, value in params.items()}
 
 
+@check(task="2.1", points=1)
 def test_relu_and_its_gradient(student, reference, spec):
     """relu(x) is max(x, 0), and its gradient is 1 where x > 0 and 0 where x < 0"""
     x = torch.randn(7, 5, dtype=F64)
@@ -74,6 +76,7 @@ def test_relu_and_its_gradient(student, reference, spec):
     assert_close(result["grads"][0], grad_out * (x > 0), spec.tolerance(), what="d relu(x) / d x")
 
 
+@check(task="2.2", points=1)
 def test_mlp_has_three_linear_layers_and_two_dropouts(student, spec):
     """MLP(10, 8, 6, 3, 0.2, 0.5) has fc1, fc2, fc3 and drop1 (p 0.2), drop2 (p 0.5)"""
     model = student.MLP(10, 8, 6, 3, 0.2, 0.5)
@@ -92,6 +95,7 @@ def test_mlp_has_three_linear_layers_and_two_dropouts(student, spec):
             )
 
 
+@check(task="2.2", points=2, needs=["1.2", "2.1"])
 def test_mlp_forward_in_eval_mode(student, spec):
     """in eval mode the MLP computes fc3(relu(fc2(relu(fc1(x))))) exactly, every time"""
     model = student.MLP(10, 8, 6, 3, 0.2, 0.5)
@@ -123,6 +127,7 @@ def _modes(model) -> dict[str, object]:
     return {(name if isinstance(name, str) else "?") or "model": m.training for name, m in pairs}
 
 
+@check(task="2.2", points=2)
 def test_train_and_eval_reach_every_module(student):
     """model.train() turns dropout on and model.eval() off, in every submodule"""
     model = student.MLP(10, 32, 32, 3, 0.5, 0.5)
@@ -154,6 +159,7 @@ def test_train_and_eval_reach_every_module(student):
         fail("after model.eval(), two calls of model(x) gave different outputs", EVAL_HINT)
 
 
+@check(task="2.3", points=1, needs=["2.2"])
 def test_l2_penalty_is_half_the_squared_weights(student, spec):
     """l2_penalty(model) is ½ Σ w² over the three weight matrices (not the biases), differentiably"""
     model = student.MLP(10, 8, 6, 3)
@@ -180,6 +186,7 @@ def test_l2_penalty_is_half_the_squared_weights(student, spec):
     )
 
 
+@check(task="3.2", points=1, needs=["2.2"])
 def test_predict_switches_dropout_off(student, spec):
     """predict(model, x) gives the top class of the dropout-free output, the same every time"""
     model = student.MLP(10, 32, 32, 3, 0.5, 0.5)
@@ -249,6 +256,7 @@ def mlp(split, spec) -> Architecture:
     )
 
 
+@check(task="3.1", points=4, needs=["2.2", "2.3"])
 def test_training_reaches_accuracy_on_digits(student, reference, spec, load_data, seed):
     """trained on the digits, the MLP classifies held-out digits accurately, in time"""
     split = load_data("digits", seed=seed)
@@ -267,6 +275,7 @@ def test_training_reaches_accuracy_on_digits(student, reference, spec, load_data
     )
 
 
+@check(task="3.2", points=1, needs=["3.1"])
 def test_predict_gives_the_trained_models_classes(student, reference, spec, load_data, seed):
     """after train, predict(model, x) gives the classes of the dropout-free MLP, on held-out digits"""
     split = load_data("digits", seed=seed)

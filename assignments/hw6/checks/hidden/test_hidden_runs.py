@@ -1,6 +1,6 @@
 """hw6 hidden checks: the run builder on other dictionaries and edge cases."""
 
-from grader.checking import fail
+from grader.checking import check, fail
 
 
 def compare(student, reference, params: dict) -> None:
@@ -21,6 +21,7 @@ def compare(student, reference, params: dict) -> None:
         )
 
 
+@check(task="4.1", points=1)
 def test_get_runs_three_keys_in_dictionary_order(student, reference):
     """get_runs keeps unsorted key order and mixed value types with three keys"""
     compare(
@@ -35,6 +36,7 @@ def test_get_runs_three_keys_in_dictionary_order(student, reference):
     )
 
 
+@check(task="4.1", points=1)
 def test_get_runs_edge_cases(student, reference):
     """get_runs handles one key, a key with no values, and None values"""
     compare(student, reference, {"epochs": [1, 2, 3]})

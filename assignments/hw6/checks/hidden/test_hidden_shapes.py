@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from grader.checking import (
     assert_close,
+    check,
     conv_shape_hint,
     expect_tensor,
     fail,
@@ -53,6 +54,7 @@ def random_conv_case(rng: random.Random):
     return (n, c_in, h, w), (c_out, c_in, kh, kw), stride, padding
 
 
+@check(task="1.1", points=1)
 def test_conv_output_size_random_cases(student, seed):
     """conv_output_size is right on 30 random sizes, kernels, strides and paddings"""
     rng = random.Random(seed)
@@ -71,6 +73,7 @@ def test_conv_output_size_random_cases(student, seed):
             )
 
 
+@check(task="2.1", points=2, needs=["1.1"])
 def test_conv2d_random_shapes(student, spec, seed):
     """conv2d matches F.conv2d on 8 random shapes, kernels, strides and paddings (float64)"""
     rng = random.Random(seed)
@@ -98,6 +101,7 @@ def test_conv2d_random_shapes(student, spec, seed):
         assert_close(got, expected, spec.tolerance(), what=what)
 
 
+@check(task="2.1", points=1, needs=["1.1"])
 def test_conv2d_float32(student, spec, seed):
     """conv2d keeps float32 inputs float32 and matches F.conv2d"""
     rng = random.Random(seed)
@@ -111,6 +115,7 @@ def test_conv2d_float32(student, spec, seed):
     )
 
 
+@check(task="2.2", points=2, needs=["1.1"])
 def test_max_pool2d_random_shapes(student, spec, seed):
     """max_pool2d matches F.max_pool2d on 8 random shapes, kernels, strides and paddings"""
     rng = random.Random(seed)
@@ -147,6 +152,7 @@ def test_max_pool2d_random_shapes(student, spec, seed):
         )
 
 
+@check(task="3.1", points=2, needs=["1.1"])
 def test_cnn_other_sizes(student, reference):
     """CNN works for 3-channel 28×28 and 1-channel 10×10 images, other widths and classes"""
 

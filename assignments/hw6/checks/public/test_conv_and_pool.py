@@ -5,6 +5,7 @@ import torch.nn.functional as F
 
 from grader.checking import (
     assert_close,
+    check,
     conv_shape_hint,
     expect_raises,
     expect_tensor,
@@ -120,6 +121,7 @@ def check_max_pool2d(student, spec, x, kernel_size, stride, padding):
     assert_close(got, expected, spec.tolerance(), what=what, hint_fn=zero_padding)
 
 
+@check(task="1.1", points=2)
 def test_conv_output_size_examples(student):
     """conv_output_size gives ⌊(W − K + 2P) / S⌋ + 1 as an int"""
     for size, k, s, p in SIZE_EXAMPLES:
@@ -143,6 +145,7 @@ def test_conv_output_size_examples(student):
             )
 
 
+@check(task="1.1", points=1)
 def test_conv_output_size_rejects_a_kernel_that_does_not_fit(student):
     """conv_output_size raises ValueError when the kernel is larger than the padded input"""
     expect_raises(
@@ -162,6 +165,7 @@ def test_conv_output_size_rejects_a_kernel_that_does_not_fit(student):
         )
 
 
+@check(task="2.1", points=2, needs=["1.1"])
 def test_conv2d_matches_f_conv2d(student, spec):
     """conv2d matches F.conv2d on a 7×6 image with a 3×2 kernel and a bias"""
     x, w, b = (
@@ -172,6 +176,7 @@ def test_conv2d_matches_f_conv2d(student, spec):
     check_conv2d(student, spec, x, w, b, 1, 0)
 
 
+@check(task="2.1", points=2, needs=["1.1"])
 def test_conv2d_with_stride_and_padding(student, spec):
     """conv2d matches F.conv2d with strides 2 and 3 and paddings 1 and 2"""
     for (n, c_in, h, w), (c_out, kh, kw), stride, padding in (
@@ -185,6 +190,7 @@ def test_conv2d_with_stride_and_padding(student, spec):
         )
 
 
+@check(task="2.1", points=1, needs=["1.1"])
 def test_conv2d_without_bias(student, spec):
     """conv2d with bias=None matches F.conv2d"""
     x, w = (
@@ -194,6 +200,7 @@ def test_conv2d_without_bias(student, spec):
     check_conv2d(student, spec, x, w, None, 1, 1)
 
 
+@check(task="2.1", points=1, needs=["1.1"])
 def test_conv2d_gradients_match(student, spec):
     """gradients flow through conv2d: d/dx, d/dweight and d/dbias match F.conv2d's"""
     x, w, b = (
@@ -231,12 +238,14 @@ def test_conv2d_gradients_match(student, spec):
         )
 
 
+@check(task="2.2", points=2, needs=["1.1"])
 def test_max_pool2d_default_stride(student, spec):
     """max_pool2d(x, 2) halves a 8×8 map and max_pool2d(x, 3) floors 7×7 to 2×2"""
     check_max_pool2d(student, spec, torch.randn(2, 3, 8, 8, dtype=torch.float64), 2, None, 0)
     check_max_pool2d(student, spec, torch.randn(1, 2, 7, 7, dtype=torch.float64), 3, None, 0)
 
 
+@check(task="2.2", points=2, needs=["1.1"])
 def test_max_pool2d_with_stride_and_padding(student, spec):
     """max_pool2d matches F.max_pool2d with overlapping windows and -inf padding"""
     check_max_pool2d(student, spec, torch.randn(2, 2, 9, 7, dtype=torch.float64), 3, 2, 0)

@@ -12,6 +12,7 @@ from grader.checking import (
     Architecture,
     CheckFailed,
     assert_close,
+    check,
     check_training,
     expect_predictions,
     expect_tensor,
@@ -32,6 +33,7 @@ def param_shapes(model, what: str = "CNN()") -> list[tuple[int, ...]]:
     return sorted(tuple(t.shape) for t in named_parameters(model, what).values())
 
 
+@check(task="3.1", points=1, needs=["1.1"])
 def test_cnn_output_shape(student):
     """CNN() maps a batch of 8×8 digit images (N, 1, 8, 8) to logits (N, 10)"""
     model = student.CNN()
@@ -41,6 +43,7 @@ def test_cnn_output_shape(student):
     )
 
 
+@check(task="3.1", points=2)
 def test_cnn_has_the_lenet_layers(student, reference):
     """CNN has two 3×3 conv layers and two Linear layers of the sizes in the README"""
     got = param_shapes(student.CNN())
@@ -56,6 +59,7 @@ def test_cnn_has_the_lenet_layers(student, reference):
         fail(f"the parameters of CNN() have shapes {got}; expected {expected}", hint)
 
 
+@check(task="3.1", points=1)
 def test_cnn_dropout_only_in_train_mode(student):
     """CNN(dropout=0.5) is random in train mode and deterministic in eval mode"""
     model = student.CNN(dropout=0.5)
@@ -74,6 +78,7 @@ def test_cnn_dropout_only_in_train_mode(student):
         )
 
 
+@check(task="3.2", points=2, needs=["3.1"])
 def test_train_cnn_zeroes_gradients_and_reports_mean_losses(student, load_data, spec):
     """train_cnn does not accumulate gradients across steps and returns the mean loss per epoch"""
     split = load_data("digits", seed=0)
@@ -149,6 +154,7 @@ def test_train_cnn_zeroes_gradients_and_reports_mean_losses(student, load_data, 
     )
 
 
+@check(task="3.3", points=1, needs=["3.1"])
 def test_predict_uses_eval_mode(student):
     """predict returns int64 labels from the eval-mode model, even when called in train mode"""
     model = student.CNN(dropout=0.5)
@@ -213,6 +219,7 @@ def fit(impl, split, spec, seed, *, epochs=None, losses=None):
     return model
 
 
+@check(task="3.2", points=5, needs=["3.1"])
 def test_cnn_reaches_accuracy_on_digits(student, reference, spec, load_data, seed):
     """CNN trained with train_cnn reaches the test-accuracy threshold on digits in time"""
     split = load_data("digits", seed=0)
@@ -245,6 +252,7 @@ def test_cnn_reaches_accuracy_on_digits(student, reference, spec, load_data, see
         raise
 
 
+@check(task="3.3", points=1, needs=["3.2"])
 def test_predict_gives_the_trained_models_classes(student, reference, spec, load_data, seed):
     """after train_cnn, predict(model, x) gives the eval-mode CNN's classes on held-out digits"""
     split = load_data("digits", seed=0)

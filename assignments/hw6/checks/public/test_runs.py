@@ -1,6 +1,6 @@
 """hw6 public checks: the hyper-parameter run builder."""
 
-from grader.checking import fail
+from grader.checking import check, fail
 
 PARAMS = {"lr": [0.01, 0.001], "batch_size": [100, 1000]}
 
@@ -48,6 +48,7 @@ def check_runs(got, expected: list, what: str) -> None:
         fail(f"{what}: run {first} is {got[first]}, expected {expected[first]}", hint)
 
 
+@check(task="4.1", points=2)
 def test_get_runs_example(student, reference):
     """get_runs turns {lr: [...], batch_size: [...]} into the 4 runs, in order, as named tuples"""
     check_runs(
