@@ -69,7 +69,16 @@ class GraderGroup(click.Group):
 @click.group(cls=GraderGroup)
 @click.version_option(package_name="grader")
 def main() -> None:
-    """Grade PyTorch exercises: student code runs sandboxed, never in the process that scores it."""
+    """Grade PyTorch exercises: student code runs sandboxed, never in the process that scores it.
+
+    \b
+    Examples:
+      grader list                                   the assignments and their points
+      grader check hw1                              grade your work on hw1
+      grader check hw6 --task 2.1 --watch           one task, again on every save
+      grader grade hw1 submissions/ --out grades    a whole class (instructors)
+      grader validate --seeds 5                     is every assignment ready?
+    """
 
 
 @main.command("list")
@@ -136,6 +145,18 @@ def list_cmd(course: Path | None) -> None:
     "for checks that load those datasets; the shipped assignments train on the bundled "
     "digits. Default: [assignment] data_dir in assignment.toml.",
 )
+@click.option(
+    "--task",
+    "tasks",
+    multiple=True,
+    metavar="N.M",
+    help="Run only this task's checks (repeatable); the score is then partial.",
+)
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Stay running: grade again each time the submission changes (Ctrl-C stops).",
+)
 @course_option
 def check_cmd(
     assignment: str,
@@ -147,21 +168,26 @@ def check_cmd(
     seed: int | None,
     verbose: bool,
     data_dir: Path | None,
+    tasks: tuple[str, ...],
+    watch: bool,
     course: Path | None,
 ) -> None:
     """Grade one submission of ASSIGNMENT and print the report.
 
-    With GITHUB_ACTIONS=true it also annotates failed checks and appends a table to
+    SUBMISSION is a .py file, a folder, or a Jupyter notebook (.ipynb). With
+    GITHUB_ACTIONS=true it also annotates failed checks and appends a table to
     $GITHUB_STEP_SUMMARY.
 
     \b
     Examples:
       grader check hw1
       grader check hw1 --submission my_work/tensor_ops.py
+      grader check hw6 --task 2.1 --watch
+      grader check hw3 --submission linear_layer.ipynb
       grader check hw3 --format json --output result.json --seed 7
       grader check hw1 --format junit --output report.xml --min-score 80%
       grader check hw1 --format gradescope --output /autograder/results/results.json
-      grader check hw7 --data-dir ~/data/fashion-mnist
+      grader check hw4 --data-dir ~/data/fashion-mnist
     """
     from grader.course import load_assignment
     from grader.sandbox.client import Zygote
@@ -170,28 +196,44 @@ def check_cmd(
     spec = load_assignment(root, assignment)
     if submission is not None and not submission.exists():
         raise GraderError(f"{submission}: no such file or folder")
+    unknown = [t for t in tasks if t not in spec.contract.tasks]
+    if unknown:
+        raise GraderError(
+            f"{spec.id} has no task {unknown[0]} (its tasks: {', '.join(spec.contract.tasks)})"
+        )
     with Zygote() as zygote:  # starts importing torch now, while the judge does the same
         from grader.judge.runner import grade
+        from grader.outputs.deliver import deliver, exit_status
 
-        result = grade(
-            spec,
-            submission,
-            course=root,
-            zygote=zygote,
-            seed=seed,
-            data_dir=str(data_dir) if data_dir else None,
-        )
-    from grader.outputs.deliver import deliver, exit_status
+        def run() -> int:
+            result = grade(
+                spec,
+                submission,
+                course=root,
+                zygote=zygote,
+                seed=seed,
+                data_dir=str(data_dir) if data_dir else None,
+                tasks=tasks,
+            )
+            deliver(
+                result,
+                fmt=fmt,
+                output=output,
+                verbose=verbose,
+                hidden_visibility=hidden_visibility,
+                module_file=f"{spec.module}.py",
+            )
+            return exit_status(result, min_score)
 
-    deliver(
-        result,
-        fmt=fmt,
-        output=output,
-        verbose=verbose,
-        hidden_visibility=hidden_visibility,
-        module_file=f"{spec.module}.py",
-    )
-    sys.exit(exit_status(result, min_score))
+        if not watch:
+            sys.exit(run())
+        from grader.judge.watch import watch as watch_loop
+
+        console = Console()
+        try:
+            watch_loop(submission or spec.root, run, clear=console.clear, say=console.print)
+        except KeyboardInterrupt:
+            sys.exit(0)
 
 
 @main.command()
