@@ -97,6 +97,13 @@ def test_unmatched_students_are_listed_both_ways_and_never_written(tmp_path):
     assert "  Zoe, Dan (dan@uni.edu)\n" in report
 
 
+def test_a_roster_matching_no_submission_says_to_check_the_key_column(tmp_path):
+    outcome = build_export(export(tmp_path, "canvas", CANVAS_ROSTER, roster_key="ID"), CLASS)
+    assert outcome.students == 0 and rows_of(outcome.csv)[2:] == []
+    assert "are the ids in another column than 'ID'? Name it with --roster-key" in outcome.hint
+    assert outcome.hint in outcome.report()
+
+
 def test_a_failed_grading_is_listed_and_not_exported_as_zero(tmp_path):
     rows = [*CLASS, record("carol", (0, 0), "error", "the grader failed on this submission")]
     outcome = build_export(export(tmp_path, "canvas", CANVAS_ROSTER), rows)
@@ -179,6 +186,7 @@ def test_moodle_leaves_out_a_matched_student_without_an_identifier(tmp_path):
     "lms, text, options, words",
     [
         ("canvas", None, {}, "no such roster file"),
+        ("canvas", "folder", {}, "a folder, not a roster file"),
         ("canvas", b"\x89PNG\r\n\x1a\n\0\0", {}, "not a CSV roster"),
         ("canvas", "just one column\nalice\n", {}, "not a CSV roster"),
         ("canvas", "Student,ID,Section\nA,1,S\n", {}, "no column to match student ids against"),
@@ -199,7 +207,9 @@ def test_moodle_leaves_out_a_matched_student_without_an_identifier(tmp_path):
 )
 def test_a_wrong_roster_is_a_usage_error_naming_the_problem(tmp_path, lms, text, options, words):
     path = tmp_path / "roster.csv"
-    if text is not None:
+    if text == "folder":
+        path.mkdir()
+    elif text is not None:
         path.write_bytes(text if isinstance(text, bytes) else text.encode())
     settings = {"roster_key": None, "column": None, "lms_id": None, **options}
     with pytest.raises(ConfigError, match=words.replace("(", r"\(").replace(")", r"\)")):

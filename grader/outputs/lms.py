@@ -57,7 +57,7 @@ LMS_FORMATS = ("canvas", "moodle")
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 CANVAS_FINDS_BY = ("ID", "SIS User ID", "SIS Login ID")  # before the name, in this order
 ROSTER_SPELLINGS = {"SIS Login ID": ("SIS Login ID", "Login ID")}  # how rosters name a column
-MOODLE_IDENTIFIERS = ("Email address", "Username", "ID number")
+MOODLE_IDENTIFIERS = ("Email address", "Email", "Username", "ID number")
 SHOWN = 8  # students listed per section on the terminal (the report file has all)
 MATCHED_BY_LOCAL_PART = "matched by the local part of the e-mail in"
 

@@ -115,6 +115,8 @@ def _by_column(columns: tuple[str, ...], cells: list[str]) -> dict[str, str]:
 
 def load_roster(path: Path, key: str | None = None) -> Roster:
     """Read and check the roster at `path`; `key` names the column ids are matched against."""
+    if path.is_dir():
+        raise RosterError(f"{path}: a folder, not a roster file (CSV)")
     if not path.is_file():
         raise RosterError(
             f"{path}: no such roster file; export the class list (e.g. the LMS's gradebook) as CSV"
