@@ -331,6 +331,41 @@ def validate_cmd(assignments: tuple[str, ...], seeds: int, course: Path | None) 
     help="Grade even where the sandbox is degraded (not root, no namespaces): submissions "
     "could then read the reference and each other's work.",
 )
+@click.option(
+    "--lms",
+    type=click.Choice(["canvas", "moodle"]),
+    default=None,
+    help="Also write OUT/canvas.csv or OUT/moodle.csv, the gradebook as that LMS imports it "
+    "(needs --roster), and a report of the students left out.",
+)
+@click.option(
+    "--roster",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The class list exported from the LMS (CSV), which maps student ids to its students.",
+)
+@click.option(
+    "--roster-key",
+    metavar="COLUMN",
+    default=None,
+    help="The roster column holding the student ids (any case; an e-mail's local part also "
+    "matches). Default: the first of SIS Login ID, Login ID, Username, Email address, Email, "
+    "ID number, SIS User ID.",
+)
+@click.option(
+    "--lms-column",
+    metavar="NAME",
+    default=None,
+    help="The assignment's column in the LMS, e.g. 'HW1 (12345)' as in Canvas's export. "
+    "Default: the assignment id.",
+)
+@click.option(
+    "--lms-id",
+    metavar="COLUMN",
+    default=None,
+    help="Moodle: the roster column Moodle identifies users by (Email address, Username, "
+    "ID number). Default: the roster key if it is one, else the first of them.",
+)
 @course_option
 def grade_cmd(
     assignment: str,
@@ -341,6 +376,11 @@ def grade_cmd(
     force: bool,
     seed: int | None,
     allow_unsandboxed: bool,
+    lms: str | None,
+    roster: Path | None,
+    roster_key: str | None,
+    lms_column: str | None,
+    lms_id: str | None,
     course: Path | None,
 ) -> None:
     """Grade every submission in SUBMISSIONS: a gradebook, feedback, a class summary.
@@ -353,6 +393,11 @@ def grade_cmd(
     Without full isolation (root on Linux, namespaces) it refuses to grade (exit 2) unless
     --allow-unsandboxed is given.
 
+    With --lms canvas|moodle and --roster, OUT also gets canvas.csv or moodle.csv to import,
+    and canvas-report.txt or moodle-report.txt: submissions not in the roster, roster
+    students without a submission, failed gradings (none of them is in the CSV). Run it
+    again with --lms on a graded folder: nothing unchanged is graded again.
+
     Exit status: 0 every entry has a result; 1 the grader itself failed on some
     submission (see the table; they are graded again on the next run); 2 usage error, or
     a degraded sandbox; 130 interrupted (results so far are kept).
@@ -362,13 +407,25 @@ def grade_cmd(
       grader grade hw1 submissions/
       grader grade hw1 submissions/ --out gradebook/hw1 -j 8 --timeout 120
       grader grade hw1 submissions/ --force
+      grader grade hw1 submissions/ --lms canvas --roster canvas-export.csv
+      grader grade hw1 submissions/ --lms moodle --roster moodle.csv --lms-column "HW 1"
     """
     from grader.batch.engine import Batch, grade_folder
     from grader.course import load_assignment
+    from grader.outputs.lms import lms_export
 
     root = _course(course)
+    spec = load_assignment(root, assignment)
+    export = lms_export(
+        lms,
+        roster=roster,
+        roster_key=roster_key,
+        column=lms_column,
+        lms_id=lms_id,
+        assignment=spec.id,
+    )
     batch = Batch.create(
-        load_assignment(root, assignment),
+        spec,
         submissions,
         course=root,
         out=out,
@@ -377,5 +434,6 @@ def grade_cmd(
         seed=seed,
         force=force,
         allow_unsandboxed=allow_unsandboxed,
+        lms=export,
     )
     sys.exit(grade_folder(batch, Console()))

@@ -41,6 +41,7 @@ from grader.errors import ConfigError, SubmissionError
 from grader.intake import entries as intake
 from grader.intake.entries import Entry
 from grader.outputs.gradebook import ClassSummary
+from grader.outputs.lms import LmsExport, LmsOutcome, print_export, write_export
 from grader.outputs.schema import GradeResult
 from grader.spec import AssignmentSpec
 
@@ -58,6 +59,7 @@ class Batch:
     seed: int
     force: bool = False
     allow_unsandboxed: bool = False  # grade even where the sandbox is degraded
+    lms: LmsExport | None = None  # also write the gradebook as this LMS imports it
 
     @classmethod
     def create(
@@ -72,6 +74,7 @@ class Batch:
         seed: int | None,
         force: bool,
         allow_unsandboxed: bool = False,
+        lms: LmsExport | None = None,
     ) -> Batch:
         """Resolve and check the folders; defaults: out ./grades/<id>, jobs = cores."""
         submissions = submissions.resolve()
@@ -89,6 +92,7 @@ class Batch:
             seed=spec.seed if seed is None else seed,
             force=force,
             allow_unsandboxed=allow_unsandboxed,
+            lms=lms,
         )
 
     @property
@@ -423,8 +427,9 @@ def run_batch(
     return BatchOutcome(plan=work, records=found, graded_now=len(work.todo))
 
 
-def publish(batch: Batch, outcome: BatchOutcome) -> ClassSummary:
-    """Write grades.csv, grades.json, feedback/<name>.md and summary.html from the records."""
+def publish(batch: Batch, outcome: BatchOutcome) -> tuple[ClassSummary, LmsOutcome | None]:
+    """Write grades.csv, grades.json, feedback/<name>.md and summary.html from the records,
+    and with --lms the LMS's CSV and its report (`outputs/lms.py`)."""
     from grader.outputs import feedback, gradebook, summary
 
     rows = outcome.records
@@ -434,7 +439,8 @@ def publish(batch: Batch, outcome: BatchOutcome) -> ClassSummary:
     for record in rows:
         write_atomic(batch.feedback_path(record.id), feedback.feedback_markdown(record))
     write_atomic(batch.out / "summary.html", summary.page(stats, rows))
-    return stats
+    exported = write_export(batch.lms, batch.out, rows) if batch.lms else None
+    return stats, exported
 
 
 EXIT_GRADED, EXIT_GRADER_FAILED, EXIT_INTERRUPTED = 0, 1, 130
@@ -466,7 +472,7 @@ def grade_folder(batch: Batch, console: Console) -> int:
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
-    stats = publish(batch, outcome)
+    stats, exported = publish(batch, outcome)
     print_summary(stats, console)
     print_failures(outcome.records, console)
     console.print(
@@ -474,5 +480,7 @@ def grade_folder(batch: Batch, console: Console) -> int:
         f"· summary: {batch.out / 'summary.html'} ({outcome.graded_now} graded now, "
         f"{outcome.plan.kept} kept)"
     )
+    if exported is not None:
+        print_export(exported, batch.out, console)
     errors = sum(r.status == "error" for r in outcome.records)
     return EXIT_GRADER_FAILED if errors else EXIT_GRADED
