@@ -64,7 +64,7 @@ def main() -> None:
     print(f"{what}: {args.rounds} saves, load {os.getloadavg()[0]:.2f}")
     print(f"  latency save -> report   median {statistics.median(latencies):.3f} s")
     print(f"  beyond the checks' time  median {statistics.median(overheads):.3f} s")
-    print(f"  (includes up to 0.2 s of polling; goal < 0.5 s beyond the student's compute)")
+    print("  (includes up to 0.2 s of polling; goal < 0.5 s beyond the student's compute)")
 
 
 def wait_for_total(proc: subprocess.Popen) -> None:

@@ -32,9 +32,9 @@ from grader.judge.hints import (
     scale_hint,
     shape_hint,
 )
-from grader.judge.proxy import StudentError
+from grader.judge.proxy import StudentError, annotate
 from grader.sandbox.client import WorkerLost
-from grader.spec import Tolerance
+from grader.spec import Tolerance, Training
 
 __all__ = [  # what check files use; nothing else of the engine
     "check",
@@ -63,7 +63,7 @@ __all__ = [  # what check files use; nothing else of the engine
     "scale_hint",
     "shape_hint",
     "time_budget",
-    "training_budget",
+    "show_curves",
     "within_budget",
 ]
 
@@ -347,14 +347,18 @@ def expect_accuracy(
     return accuracy
 
 
-def training_budget(spec: Any) -> dict[str, float]:
-    """`check_training`'s factor, floor_s and cap_s, read from an assignment's `[thresholds]`
-    keys `train_time_factor`, `train_time_floor_s` and `train_time_cap_s`."""
-    return {
-        "factor": spec.threshold("train_time_factor"),
-        "floor_s": spec.threshold("train_time_floor_s"),
-        "cap_s": spec.threshold("train_time_cap_s"),
-    }
+def show_curves(student: Any, curves: Mapping[str, Any]) -> None:
+    """Put loss curves ({"yours": [...], "reference": [...]}) into this check's report; a
+    curve that is not a short list of finite numbers is left out (it is the student's value)."""
+    kept = {}
+    for name, values in curves.items():
+        if (
+            isinstance(values, (list, tuple))
+            and 1 <= len(values) <= 1000
+            and all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+        ):
+            kept[name] = [float(v) for v in values]
+    annotate(student, curves=kept)
 
 
 # -- trained models: the judge computes what they predict ---------------------------------------
@@ -516,23 +520,24 @@ def check_training(
     fit: Callable[[Any], Any],
     targets: torch.Tensor,
     *,
-    threshold: float,
-    factor: float,
-    floor_s: float,
-    cap_s: float,
+    training: Training,
     what: str,
     architecture: Architecture | None = None,
     inputs: torch.Tensor | None = None,
-    max_loss: float | None = None,
+    threshold: float | None = None,
     hint: str = "",
     hint_fn: Callable[[Parameters], str] | None = None,
+    losses: Mapping[Any, Any] | None = None,
 ) -> Trained:
     """Train with the reference, then with the student's code; score what the trained model predicts.
 
     `fit(impl)` trains a fresh model with `impl` (the `reference` module or the `student` proxy:
-    the same calls work on both) and returns it. The student's requests may each take
-    `time_budget(reference time, factor=..., floor_s=..., cap_s=...)` seconds, the reference
-    time being measured on the judge's clock in this same check. Then the judge reads each
+    the same calls work on both) and returns it; `training` (an assignment's `[training]`
+    run) gives the accuracy to reach (`threshold` overrides it), the loss not to exceed and
+    the time budget: the student's requests may each take `time_budget(reference time,
+    factor=time_factor, floor_s=time_floor_s, cap_s=time_cap_s)` seconds, the reference time
+    being measured on the judge's clock in this same check. `losses`, filled by `fit` with
+    each impl's per-epoch losses, become the report's sparklines. Then the judge reads each
     trained model's parameters (`architecture.parameters`: validated, prescribed shapes) and
     computes its predictions for the held-out `inputs` itself (`architecture.forward`), so
     the student's own predict plays no part (`expect_predictions` checks it); `targets`, their
@@ -544,6 +549,9 @@ def check_training(
     Without an `architecture`, `fit` returns predictions and those are scored: only for a model
     the judge cannot compute (never an assignment's: a memorised answer would pass).
     """
+    threshold = training.min_accuracy if threshold is None else threshold
+    max_loss = training.max_loss
+    factor, floor_s, cap_s = training.time_factor, training.time_floor_s, training.time_cap_s
     start = time.perf_counter()
     expected = fit(reference)
     reference_s = time.perf_counter() - start
@@ -561,6 +569,8 @@ def check_training(
         "more epochs than asked for",
     ):
         model = fit(student)
+    if losses is not None:
+        show_curves(student, {"yours": losses.get(student), "reference": losses.get(reference)})
     if architecture is None:
         ref_accuracy = float((torch.as_tensor(expected).long() == targets).double().mean())
         accuracy = expect_accuracy(

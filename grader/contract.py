@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from grader.errors import ConfigError
 
@@ -70,7 +71,8 @@ class Contract:
 
     tasks: dict[str, Task] = field(default_factory=dict)
     checks: dict[str, Declared] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)  # a check without a task, ...
+    problems: list[str] = field(default_factory=list)  # a check without a task, ...: no run
+    warnings: list[str] = field(default_factory=list)  # no name, no points: `grader validate`
 
     @property
     def total_points(self) -> float:
@@ -172,10 +174,12 @@ def _declare(contract: Contract, path: Path, node: ast.FunctionDef) -> None:
             problems.append(f"{where}: unknown task {t!r} (the stub's tasks: {known})")
             return
     if points <= 0:
-        problems.append(f"{where}: worth {points:g} points; a check must be worth some")
+        contract.warnings.append(f"{where}: {node.name} is worth {points:g} points")
     doc = (ast.get_docstring(node) or "").strip()
     if not doc:
-        problems.append(f"{where}: no name for students (the first line of its docstring)")
+        contract.warnings.append(
+            f"{where}: {node.name} has no name for students (the first line of its docstring)"
+        )
     contract.checks[node.name] = Declared(
         id=node.name,
         task=task,
@@ -215,7 +219,7 @@ def _read_mark(node: ast.expr) -> tuple[str, float, tuple[str, ...]]:
     return task, float(points), needs
 
 
-def _literal(node: ast.expr, kind: type | tuple[type, ...], what: str):  # type: ignore[no-untyped-def]
+def _literal(node: ast.expr, kind: type | tuple[type, ...], what: str) -> Any:
     if (
         isinstance(node, ast.Constant)
         and isinstance(node.value, kind)

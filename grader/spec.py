@@ -53,6 +53,38 @@ class Tolerance:
 
 
 @dataclass(frozen=True)
+class Training:
+    """One training run that checks grade: `[training]` in assignment.toml, or a named run
+    `[training.<name>]` (which starts from `[training]`'s values)."""
+
+    epochs: int
+    lr: float
+    batch_size: int
+    weight_decay: float = 0.0
+    min_accuracy: float = 0.0  # held-out accuracy the trained model must reach
+    max_loss: float | None = None  # ... and the held-out (or training) loss it must not exceed
+    agreement_epochs: int = 2  # shorter runs of checks that only need some trained model
+    # the student's training may take time_factor x the reference's, within [floor, cap] s
+    time_factor: float = 10.0
+    time_floor_s: float = 1.0
+    time_cap_s: float = 120.0
+
+
+TRAINING_TYPES: dict[str, type | tuple[type, ...]] = {
+    "epochs": int,
+    "batch_size": int,
+    "agreement_epochs": int,
+    "lr": (int, float),
+    "weight_decay": (int, float),
+    "min_accuracy": (int, float),
+    "max_loss": (int, float),
+    "time_factor": (int, float),
+    "time_floor_s": (int, float),
+    "time_cap_s": (int, float),
+}
+
+
+@dataclass(frozen=True)
 class AssignmentSpec:
     """One assignment: its folder, its module, and everything `assignment.toml` says."""
 
@@ -65,6 +97,7 @@ class AssignmentSpec:
     seed: int = 1234
     tolerances: dict[str, Tolerance] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
+    trainings: dict[str, Training] = field(default_factory=dict)  # "" is [training] itself
     limits: Limits = field(default_factory=Limits)
     forbidden: dict[str, str] = field(default_factory=dict)  # API -> what to write instead
     # API -> the student's top-level names it is forbidden in; an API not listed: everywhere
@@ -101,6 +134,17 @@ class AssignmentSpec:
             raise ConfigError(
                 f"{self.root / 'assignment.toml'}: no tolerance named {name!r} in "
                 f"[tolerances] (have: {', '.join(self.tolerances) or 'none'})"
+            ) from None
+
+    def training(self, name: str = "") -> Training:
+        """`[training]`, or the named run `[training.<name>]`."""
+        try:
+            return self.trainings[name]
+        except KeyError:
+            what = f"[training.{name}]" if name else "[training]"
+            raise ConfigError(
+                f"{self.root / 'assignment.toml'}: no {what} table (have: "
+                f"{', '.join(f'[training.{n}]' if n else '[training]' for n in self.trainings) or 'none'})"
             ) from None
 
     def threshold(self, name: str) -> float:
@@ -162,7 +206,7 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
             "[points] is gone: each check declares its points and task on its function, "
             '@check(task="1.1", points=2) from grader.checking (see docs/writing-checks.md)'
         )
-    top.only({"assignment", "tolerances", "thresholds", "limits", "forbidden"})
+    top.only({"assignment", "tolerances", "thresholds", "training", "limits", "forbidden"})
 
     a = _Table(path, "assignment", top.get("assignment", dict))
     a.only({"title", "module", "files", "seed", "data_dir"})
@@ -185,6 +229,8 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
 
     th = _Table(path, "thresholds", top.get("thresholds", dict, {}))
     thresholds = {k: float(th.get(k, (int, float))) for k in th.data}
+
+    trainings = _trainings(path, top.get("training", dict, {}))
 
     lim = _Table(path, "limits", top.get("limits", dict, {}))
     lim.only({f.name for f in fields(Limits)})
@@ -227,9 +273,28 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
         seed=a.get("seed", int, 1234),
         tolerances=tolerances,
         thresholds=thresholds,
+        trainings=trainings,
         limits=limits,
         forbidden=forbidden,
         forbidden_only_in=only_in,
         forbidden_allow=tuple(allow),
         data_dir=a.get("data_dir", str, None),
     )
+
+
+def _trainings(path: Path, raw: dict) -> dict[str, Training]:
+    """`[training]` and its named runs `[training.<name>]`, typed; a run needs epochs, lr and
+    batch_size, from its own table or `[training]`."""
+    base = {k: v for k, v in raw.items() if not isinstance(v, dict)}
+    tables = {"": base} if base else {}
+    tables |= {k: base | v for k, v in raw.items() if isinstance(v, dict)}
+    runs = {}
+    for name, values in tables.items():
+        where = f"training.{name}" if name else "training"
+        table = _Table(path, where, values)
+        table.only(set(TRAINING_TYPES))
+        typed = {key: table.get(key, kind, None) for key, kind in TRAINING_TYPES.items()}
+        for key in ("epochs", "lr", "batch_size"):
+            table.get(key, TRAINING_TYPES[key], what=" (or in [training])")
+        runs[name] = Training(**{k: v for k, v in typed.items() if v is not None})
+    return runs

@@ -190,38 +190,40 @@ import os
 import pytest
 import torch
 
-from grader.checking import CheckFailed, check_training
+from grader.checking import CheckFailed, check, check_training
 
 
-def test_nearest_centroid_classifies_the_idx_test_images(student, reference, load_data, seed):
+@check(task="1.1", points=1)
+def test_nearest_centroid_classifies_the_idx_test_images(student, reference, spec, load_data, seed):
     """nearest-centroid predictions on the held-out IDX images are all right"""
     split = load_data("mnist", seed=seed)
     assert split.image_shape == (1, 6, 5)
     check_training(student, reference,
                    lambda impl: impl.fit_predict(split.x_train, split.y_train, split.x_test),
-                   split.y_test, threshold=1.0, factor=10, floor_s=10, cap_s=30,
-                   what="fit_predict on the IDX test images")
+                   split.y_test, training=spec.training(), what="fit_predict on the IDX test images")
 
 
+@check(task="1.1", points=1)
 def test_the_worker_is_seeded_for_each_check(student, seed):
     """the worker's random numbers start from this check's own seed"""
     torch.manual_seed(seed)
     assert torch.equal(student.draw(), torch.rand(3))
 
 
+@check(task="1.1", points=1)
 def test_the_data_folder_is_hidden_from_student_code(student, spec):
     """student code cannot read the held-out labels"""
     assert student.peek(os.environ["IDX_LABELS"]) is None
 
 
-def test_training_over_its_time_budget_fails_naming_the_budget(student, reference):
+@check(task="1.1", points=1)
+def test_training_over_its_time_budget_fails_naming_the_budget(student, reference, spec):
     """a training call that overruns its time budget fails the check and says so"""
     with pytest.raises(CheckFailed, match=r"^slow training did not finish within its time budget "
                        r"of 1 s \(10x the reference's 0.0\d s on the same data, at least 1 s, "
                        r"at most 2 s\)$"):
         check_training(student, reference, lambda impl: impl.slow(5 if impl is student else 0),
-                       torch.zeros(3), threshold=1.0, factor=10, floor_s=1, cap_s=2,
-                       what="slow training")
+                       torch.zeros(3), training=spec.training("slow"), what="slow training")
 '''
 
 SOLUTION = """
@@ -260,9 +262,15 @@ def idx_course(root: Path, data_dir: str | None = None) -> Path:
     toml = '[assignment]\ntitle = "IDX data"\nmodule = "centroid"\n'
     if data_dir:
         toml += f'data_dir = "{data_dir}"\n'
+    toml += (
+        "[training]\nepochs = 1\nlr = 0.1\nbatch_size = 1\nmin_accuracy = 1.0\n"
+        "time_factor = 10\ntime_floor_s = 10\ntime_cap_s = 30\n"
+        "[training.slow]\ntime_floor_s = 1\ntime_cap_s = 2\n"
+    )
     (root / "assignments/idx/assignment.toml").write_text(toml)
     (root / "assignments/idx/centroid.py").write_text(
-        'def fit_predict(x, y, x_test):\n    raise NotImplementedError("Task 1")\n'
+        'def fit_predict(x, y, x_test):\n    """Task 1.1: nearest centroids."""\n'
+        '    raise NotImplementedError("Task 1.1")\n'
     )
     (root / "assignments/idx/checks/public/test_idx.py").write_text(CHECKS)
     (root / "reference/idx/centroid.py").write_text(SOLUTION)

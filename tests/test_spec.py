@@ -64,7 +64,7 @@ def test_a_valid_file_becomes_a_typed_spec(tmp_path):
             GOOD.replace("call_timeout_s = 4", "call_timeout_s = 'slow'"),
             "[limits] call_timeout_s must be int or float",
         ),
-        (GOOD + "\n[points]\ntest_a = 5\n", '[points] is gone: each check declares its points'),
+        (GOOD + "\n[points]\ntest_a = 5\n", "[points] is gone: each check declares its points"),
         (GOOD.replace("rtol = 1e-3, ", ""), "missing key 'rtol' in [tolerances.loose]"),
         ("[assignment\n", "not valid TOML"),
     ],

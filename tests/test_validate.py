@@ -38,9 +38,9 @@ def broken_course(tmp_path):
         "",
     )
     replace_in(
-        root / "assignment.toml",
-        "test_one_hot_matches_reference = 2",
-        "test_one_hot_matches_reference = 0\ntest_one_hot_matches_referense = 2",
+        root / "checks" / "public" / "test_numpy_and_vectorise.py",
+        '@check(task="8.1", points=2)\ndef test_one_hot_matches_reference',
+        '@check(task="8.1", points=0)\ndef test_one_hot_matches_reference',
     )
     replace_in(
         root / "tensor_ops.py",
@@ -62,10 +62,21 @@ def test_validate_names_every_problem_it_finds(zygote, broken_course):
     text = "\n".join(found.problems)
     assert "test_flatten_features has no name for students" in text
     assert "test_one_hot_matches_reference is worth 0 points" in text
-    assert "[points] test_one_hot_matches_referense names no check (a typo?)" in text
     assert f"the reference fails test_share_numpy_shares_memory with seed {HW1.seed}" in text
     assert "the stub earns points on test_arange_grid" in text
-    assert len(found.problems) == 5 and not found.ok
+    assert len(found.problems) == 4 and not found.ok
+
+
+def test_validate_reports_checks_without_a_task_and_does_not_run_them(zygote, broken_course):
+    checks = broken_course / "assignments" / "hw1" / "checks" / "public"
+    replace_in(checks / "test_creation_and_shapes.py", '@check(task="1.2", points=1)\n', "")
+    replace_in(checks / "test_indexing_and_broadcasting.py", 'task="3.1"', 'task="9.1"')
+    [found] = validate(broken_course, ["hw1"], zygote=zygote, seeds=1)
+    text = "\n".join(found.problems)
+    assert "test_creation_and_shapes.py::test_linspace_column (line" in text
+    assert "no @check(task=..., points=...)" in text
+    assert "test_select_positive (line" in text and "unknown task '9.1'" in text
+    assert found.reference_scores == [] and not found.ok  # nothing ran
 
 
 def test_validate_cli_exit_codes(tmp_path):

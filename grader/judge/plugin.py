@@ -39,7 +39,7 @@ Verdict = tuple[str, str, str, str, int]  # (status, message, hint, file, line) 
 FRAME = re.compile(r'File "([^"]*)", line \d+, in (\w+)')
 
 
-def student_frames(traceback: str, files: set[str]) -> list[str]:
+def student_frames(traceback: str, files: frozenset[str]) -> list[str]:
     """The functions a student traceback passes through, in `files` (base names) only."""
     return [name for path, name in FRAME.findall(traceback) if Path(path).name in files]
 
@@ -299,6 +299,7 @@ class GraderPlugin:
                 seed=seed,
                 file=file,
                 line=line,
+                curves=dict(self.session.annotations.get("curves", {})),
             )
         )
         if self.on_check is not None:

@@ -70,6 +70,7 @@ class Session:
         # how importing the submission failed: a fresh exception for each check that needs
         # it, so that none carries the traceback (and values) of an earlier check
         self.import_failure: Callable[[], Exception] | None = None
+        self.annotations: dict[str, Any] = {}  # what the running check adds to its result
         self.notes: list[str] = []
         self.evidence: list[str] = []  # what the worker reported running, for the report
         self.outputs: list[str] = []
@@ -82,6 +83,7 @@ class Session:
     def begin_check(self, seed: int) -> None:
         """Called before each check: fresh worker if the last one died, then seed it."""
         self.seed = seed
+        self.annotations = {}  # what the check adds to its result (curves)
         self.seeded = False  # the worker is re-seeded lazily, at the check's first request
         self.timeout = self.limits.call_timeout_s
         if self.worker is not None and self.worker.dead:
@@ -255,6 +257,11 @@ class Student:
     def last_seconds(self) -> float:
         """Judge-measured wall time of the last request (round trip)."""
         return self._session.last_seconds
+
+
+def annotate(student: Student, **notes: Any) -> None:
+    """Add judge-computed extras (e.g. `curves`) to the result of the check running now."""
+    student._session.annotations.update(notes)
 
 
 class RemoteRef:

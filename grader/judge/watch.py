@@ -14,7 +14,7 @@ POLL_S = 0.2  # how often the submission is looked at
 SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints", ".grader-cache"}
 
 
-def fingerprint(path: Path) -> tuple:
+def fingerprint(path: Path) -> tuple[tuple[str, int, int], ...]:
     """What changes when the student saves: each graded file's name, size and mtime."""
     if path.is_file():
         st = path.stat()
@@ -34,7 +34,7 @@ def fingerprint(path: Path) -> tuple:
 
 def watch(
     path: Path,
-    run: Callable[[], None],
+    run: Callable[[], object],
     *,
     clear: Callable[[], None],
     say: Callable[[str], None],

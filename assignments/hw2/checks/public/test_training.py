@@ -119,16 +119,18 @@ def train_and_judge(
     target: torch.Tensor,
     activation: str,
     loss: str,
-    lr: float,
-    steps: int,
-    max_loss: float,
+    training,
 ) -> None:
     """Train from init_params(seed) for each of SEEDS; the judge computes each final loss.
+
+    `training` ([training.mse] or [training.cross_entropy]): full-batch gradient descent,
+    `epochs` steps of rate `lr`, to a final loss of at most `max_loss`.
 
     First, a few steps of the student's loop must move the parameters as the reference's
     gradient descent does: trained weights that did not come from the student's own
     gradients (hard-coded, or from a fake loss) earn nothing.
     """
+    lr, steps, max_loss = training.lr, training.epochs, training.max_loss
     start = reference.init_params(2, hidden, n_out, seed=SEEDS[0])
     first_steps(student, reference, start, target, lr=lr, activation=activation, loss=loss)
     for seed in SEEDS:
@@ -183,9 +185,7 @@ def test_xor_training_reaches_loss_threshold(student, reference, spec):
         target=XOR_Y,
         activation="relu",
         loss="mse",
-        lr=spec.threshold("xor_lr"),
-        steps=int(spec.threshold("xor_steps")),
-        max_loss=spec.threshold("xor_max_loss"),
+        training=spec.training("mse"),
     )
     train_and_judge(
         student,
@@ -195,7 +195,5 @@ def test_xor_training_reaches_loss_threshold(student, reference, spec):
         target=XOR_Y[:, 0].long(),
         activation="sigmoid",
         loss="cross_entropy",
-        lr=spec.threshold("xor_ce_lr"),
-        steps=int(spec.threshold("xor_ce_steps")),
-        max_loss=spec.threshold("xor_ce_max_loss"),
+        training=spec.training("cross_entropy"),
     )

@@ -16,7 +16,6 @@ from grader.checking import (
     expect_predictions,
     expect_tensor,
     fail,
-    training_budget,
 )
 
 LINEAR = Architecture(
@@ -28,20 +27,23 @@ LINEAR = Architecture(
 )
 
 
-def fit(impl, split, spec, seed, *, epochs=None, before=None):
+def fit(impl, split, spec, seed, *, epochs=None, before=None, losses=None):
     """Train a fresh Linear(64, 10) with `impl` (student or reference); return the layer."""
     layer = impl.Linear(64, 10)
     if before is not None:
         before[impl] = layer.weight
-    impl.train_classifier(
+    run = spec.training()
+    got = impl.train_classifier(
         layer,
         split.x_train,
         split.y_train,
-        epochs=int(spec.threshold("digits_epochs")) if epochs is None else epochs,
-        lr=spec.threshold("digits_lr"),
-        batch_size=int(spec.threshold("digits_batch_size")),
+        epochs=run.epochs if epochs is None else epochs,
+        lr=run.lr,
+        batch_size=run.batch_size,
         seed=seed % 2**31,
     )
+    if losses is not None:
+        losses[impl] = got
     return layer
 
 
@@ -55,7 +57,7 @@ def train(student, reference, spec, split, fit, what, **kwargs):
             split.y_test,
             architecture=LINEAR,
             inputs=split.x_test,
-            **training_budget(spec),
+            training=spec.training(),
             what=what,
             **kwargs,
         )
@@ -72,8 +74,9 @@ def train(student, reference, spec, split, fit, what, **kwargs):
 def test_digits_classifier_trains(student, reference, spec, seed, load_data):
     """Linear(64, 10) trained on the digits reaches the accuracy threshold within the time budget"""
     split = load_data("digits", seed=0)
-    options = {k: spec.threshold(f"digits_{k}") for k in ("epochs", "lr", "batch_size")}
-    before = {}
+    run = spec.training()
+    options = {"epochs": run.epochs, "lr": run.lr, "batch_size": run.batch_size}
+    before, losses = {}, {}
 
     def diagnose(params: dict[str, torch.Tensor]) -> str:
         weight = expect_tensor(before[student], "Linear(64, 10).weight before training")
@@ -89,10 +92,10 @@ def test_digits_classifier_trains(student, reference, spec, seed, load_data):
         reference,
         spec,
         split,
-        lambda impl: fit(impl, split, spec, seed, before=before),
+        lambda impl: fit(impl, split, spec, seed, before=before, losses=losses),
         f"train_classifier(Linear(64, 10), digits, {', '.join(f'{k}={v:g}' for k, v in options.items())})",
-        threshold=spec.threshold("digits_min_accuracy"),
         hint_fn=diagnose,
+        losses=losses,
     )
 
 
@@ -100,7 +103,7 @@ def test_digits_classifier_trains(student, reference, spec, seed, load_data):
 def test_trained_layer_computes_its_own_parameters(student, reference, spec, seed, load_data):
     """after train_classifier, the layer's forward on held-out digits is x @ weight.T + bias"""
     split = load_data("digits", seed=0)
-    epochs = int(spec.threshold("agreement_epochs"))
+    epochs = spec.training().agreement_epochs
     trained = train(
         student,
         reference,

@@ -13,7 +13,6 @@ from grader.checking import (
     check_training,
     expect_predictions,
     fail,
-    training_budget,
 )
 
 
@@ -35,9 +34,9 @@ def fit(impl, split, spec, *, epochs=None, losses=None):
         model,
         split.x_train,
         split.y_train,
-        epochs=int(spec.threshold("epochs")) if epochs is None else epochs,
-        lr=spec.threshold("lr"),
-        batch_size=int(spec.threshold("batch_size")),
+        epochs=spec.training().epochs if epochs is None else epochs,
+        lr=spec.training().lr,
+        batch_size=spec.training().batch_size,
     )
     if losses is not None:
         losses[impl] = got
@@ -48,15 +47,16 @@ def fit(impl, split, spec, *, epochs=None, losses=None):
 def test_training_reaches_accuracy_on_digits(student, reference, spec, load_data, seed):
     """trained on the digits, the model classifies held-out digits accurately, in time"""
     split = load_data("digits", seed=seed)
+    losses = {}
     check_training(
         student,
         reference,
-        lambda impl: fit(impl, split, spec),
+        lambda impl: fit(impl, split, spec, losses=losses),
         split.y_test,
         architecture=softmax_regression(64, 10),
         inputs=split.x_test,
-        threshold=spec.threshold("digits_accuracy"),
-        **training_budget(spec),
+        training=spec.training(),
+        losses=losses,
         what="predict(model, held-out digits) after train",
         hint="check that each batch's loss goes down: the gradient reaches W and b "
         "(requires_grad), sgd_step moves against it, and gradients are zeroed",
@@ -67,7 +67,7 @@ def test_training_reaches_accuracy_on_digits(student, reference, spec, load_data
 def test_predict_gives_the_trained_models_classes(student, reference, spec, load_data, seed):
     """after train, predict(model, x) gives the classes x @ W + b of the model, on held-out digits"""
     split = load_data("digits", seed=seed)
-    epochs = int(spec.threshold("agreement_epochs"))
+    epochs = spec.training().agreement_epochs
     trained = check_training(
         student,
         reference,
@@ -76,7 +76,7 @@ def test_predict_gives_the_trained_models_classes(student, reference, spec, load
         architecture=softmax_regression(64, 10),
         inputs=split.x_test,
         threshold=0.0,  # any trained model will do: its accuracy is the check above's business
-        **training_budget(spec),
+        training=spec.training(),
         what=f"train(model, digits, epochs={epochs})",
     )
     expect_predictions(
@@ -92,7 +92,7 @@ def test_predict_gives_the_trained_models_classes(student, reference, spec, load
 def test_training_works_for_other_sizes_on_iris(student, reference, spec, load_data, seed):
     """train and predict work for other sizes (iris: 4 features, 3 classes), nothing hard-coded"""
     split = load_data("iris", seed=seed)
-    epochs = int(spec.threshold("epochs"))
+    epochs = spec.training("iris").epochs
     losses = {}
     trained = check_training(
         student,
@@ -101,9 +101,8 @@ def test_training_works_for_other_sizes_on_iris(student, reference, spec, load_d
         split.y_test,
         architecture=softmax_regression(4, 3),
         inputs=split.x_test,
-        threshold=spec.threshold("iris_accuracy"),
-        max_loss=spec.threshold("iris_max_loss"),
-        **training_budget(spec),
+        training=spec.training("iris"),
+        losses=losses,
         what="predict(model, held-out iris flowers) after train",
         hint="if the digits do not train either, fix that first; otherwise read the sizes from "
         "the data (x.shape, num_classes): nothing should assume 64 features or 10 classes",

@@ -16,7 +16,6 @@ from grader.checking import (
     expect_tensor,
     fail,
     named_parameters,
-    training_budget,
 )
 
 F64 = torch.float64
@@ -222,9 +221,9 @@ def test_predict_switches_dropout_off(student, spec):
             )
 
 
-def fit(impl, split, spec, *, epochs=None):
+def fit(impl, split, spec, *, epochs=None, losses=None):
     """Train a fresh MLP with `impl` (student or reference) on `split`; return the model."""
-    t = spec.threshold
+    t, run = spec.threshold, spec.training()
     model = impl.MLP(
         split.num_features,
         int(t("hidden1")),
@@ -233,15 +232,17 @@ def fit(impl, split, spec, *, epochs=None):
         t("dropout1"),
         t("dropout2"),
     )
-    impl.train(
+    got = impl.train(
         model,
         split.x_train,
         split.y_train,
-        epochs=int(t("epochs")) if epochs is None else epochs,
-        lr=t("lr"),
-        batch_size=int(t("batch_size")),
-        weight_decay=t("weight_decay"),
+        epochs=run.epochs if epochs is None else epochs,
+        lr=run.lr,
+        batch_size=run.batch_size,
+        weight_decay=run.weight_decay,
     )
+    if losses is not None:
+        losses[impl] = got
     return model
 
 
@@ -260,15 +261,16 @@ def mlp(split, spec) -> Architecture:
 def test_training_reaches_accuracy_on_digits(student, reference, spec, load_data, seed):
     """trained on the digits, the MLP classifies held-out digits accurately, in time"""
     split = load_data("digits", seed=seed)
+    losses = {}
     check_training(
         student,
         reference,
-        lambda impl: fit(impl, split, spec),
+        lambda impl: fit(impl, split, spec, losses=losses),
         split.y_test,
         architecture=mlp(split, spec),
         inputs=split.x_test,
-        threshold=spec.threshold("digits_accuracy"),
-        **training_budget(spec),
+        training=spec.training(),
+        losses=losses,
         what="predict(model, held-out digits) after train",
         hint="check that the loss goes down: zero the gradients every step, add "
         "weight_decay · l2_penalty(model) to the loss, and train in model.train() mode",
@@ -279,7 +281,7 @@ def test_training_reaches_accuracy_on_digits(student, reference, spec, load_data
 def test_predict_gives_the_trained_models_classes(student, reference, spec, load_data, seed):
     """after train, predict(model, x) gives the classes of the dropout-free MLP, on held-out digits"""
     split = load_data("digits", seed=seed)
-    epochs = int(spec.threshold("agreement_epochs"))
+    epochs = spec.training().agreement_epochs
     trained = check_training(
         student,
         reference,
@@ -288,7 +290,7 @@ def test_predict_gives_the_trained_models_classes(student, reference, spec, load
         architecture=mlp(split, spec),
         inputs=split.x_test,
         threshold=0.0,  # any trained model will do: its accuracy is the check above's business
-        **training_budget(spec),
+        training=spec.training(),
         what=f"train(model, digits, epochs={epochs})",
     )
     expect_predictions(

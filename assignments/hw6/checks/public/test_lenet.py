@@ -19,7 +19,6 @@ from grader.checking import (
     fail,
     named_parameters,
     ratio,
-    training_budget,
 )
 
 FLATTEN_HINT = (
@@ -210,9 +209,9 @@ def fit(impl, split, spec, seed, *, epochs=None, losses=None):
         model,
         split.images(split.x_train),
         split.y_train,
-        epochs=int(spec.threshold("epochs")) if epochs is None else epochs,
-        lr=spec.threshold("lr"),
-        batch_size=int(spec.threshold("batch_size")),
+        epochs=spec.training().epochs if epochs is None else epochs,
+        lr=spec.training().lr,
+        batch_size=spec.training().batch_size,
     )
     if losses is not None:
         losses[impl] = got
@@ -223,11 +222,8 @@ def fit(impl, split, spec, seed, *, epochs=None, losses=None):
 def test_cnn_reaches_accuracy_on_digits(student, reference, spec, load_data, seed):
     """CNN trained with train_cnn reaches the test-accuracy threshold on digits in time"""
     split = load_data("digits", seed=0)
-    epochs, lr, batch_size = (
-        int(spec.threshold("epochs")),
-        spec.threshold("lr"),
-        int(spec.threshold("batch_size")),
-    )
+    run = spec.training()
+    epochs, lr, batch_size = run.epochs, run.lr, run.batch_size
     losses = {}
     try:
         check_training(
@@ -237,8 +233,8 @@ def test_cnn_reaches_accuracy_on_digits(student, reference, spec, load_data, see
             split.y_test,
             architecture=LENET,
             inputs=split.images(split.x_test),
-            threshold=spec.threshold("min_test_accuracy"),
-            **training_budget(spec),
+            training=run,
+            losses=losses,
             what=f"CNN() after train_cnn(epochs={epochs}, lr={lr:g}, batch_size={batch_size})",
             hint="if the loss does not fall: call optimizer.step() after loss.backward(), zero the "
             "gradients before backward (not between backward and step), and give the optimizer "
@@ -256,7 +252,7 @@ def test_cnn_reaches_accuracy_on_digits(student, reference, spec, load_data, see
 def test_predict_gives_the_trained_models_classes(student, reference, spec, load_data, seed):
     """after train_cnn, predict(model, x) gives the eval-mode CNN's classes on held-out digits"""
     split = load_data("digits", seed=0)
-    epochs = int(spec.threshold("agreement_epochs"))
+    epochs = spec.training().agreement_epochs
     trained = check_training(
         student,
         reference,
@@ -265,7 +261,7 @@ def test_predict_gives_the_trained_models_classes(student, reference, spec, load
         architecture=LENET,
         inputs=split.images(split.x_test),
         threshold=0.0,  # any trained model will do: its accuracy is the check above's business
-        **training_budget(spec),
+        training=spec.training(),
         what=f"train_cnn(CNN(), digits, epochs={epochs})",
     )
     expect_predictions(
