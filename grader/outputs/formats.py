@@ -16,6 +16,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from grader import __version__
+from grader.contract import task_order
 from grader.errors import ConfigError
 from grader.outputs.redact import Audience, shown
 from grader.outputs.schema import SCHEMA_VERSION, GradeResult, format_points
@@ -41,7 +42,8 @@ def _xml_text(text: str) -> str:
 def to_junit(result: GradeResult) -> str:
     """JUnit XML as CI tools read it (Jenkins' junit-10.xsd shape): one testsuite per
     assignment, one testcase per check, failures with their message, and the points in the
-    testsuite's properties (`score`, `max_score`, and `points.<check id>` = "got/max")."""
+    testsuite's properties (`score`, `max_score`, `points.<check id>` = "got/max",
+    `task.<check id>` = its task, `task_points.<task>` = "got/max")."""
     failures = sum(c.status == "failed" for c in result.checks)
     errors = sum(c.status == "error" for c in result.checks)
     counts = {
@@ -67,6 +69,14 @@ def to_junit(result: GradeResult) -> str:
         {
             f"points.{c.id}": f"{format_points(c.score)}/{format_points(c.max_score)}"
             for c in result.checks
+        }
+    )
+    meta.update({f"task.{c.id}": c.task for c in result.checks if c.task})
+    meta.update(
+        {
+            f"task_points.{t}": f"{format_points(got)}/{format_points(most)}"
+            for t, (got, most) in result.task_scores().items()
+            if t
         }
     )
     meta.update({f"note.{i}": n for i, n in enumerate(result.sandbox_notes + result.notes, 1)})
@@ -107,21 +117,25 @@ def to_gradescope(result: GradeResult, *, hidden_visibility: str = "after_publis
             f"Gradescope visibility must be one of {', '.join(GRADESCOPE_VISIBILITY)}, "
             f"got {hidden_visibility!r}"
         )
-    tests = []
-    for number, c in enumerate(result.checks, 1):
+    tests: list[dict[str, object]] = []
+    within: dict[str, int] = {}
+    for c in sorted(result.checks, key=lambda c: task_order(c.task)):  # stable: file order
+        within[c.task] = within.get(c.task, 0) + 1
         tests.append(
             {
                 "name": c.name,
-                "number": str(number),
+                "number": f"{c.task}.{within[c.task]}" if c.task else str(len(tests) + 1),
                 "score": c.score,
                 "max_score": c.max_score,
                 "status": "passed" if c.status == "passed" else "failed",
                 "output": shown(c, Audience.SUBMITTING).text(),
                 "output_format": "text",
-                "tags": [c.tier],
+                "tags": [c.tier] + ([f"task {c.task}"] if c.task else []),
                 "visibility": hidden_visibility if c.tier == "hidden" else "visible",
                 "extra_data": {
                     "id": c.id,
+                    "task": c.task,
+                    "caused_by": c.caused_by,
                     "tier": c.tier,
                     "status": c.status,
                     "seed": c.seed,

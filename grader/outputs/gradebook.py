@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 from grader import __version__
 from grader.batch.records import Record
+from grader.contract import task_order
 from grader.outputs.schema import format_points
 
 GRADEBOOK_VERSION = 1
@@ -137,21 +138,32 @@ def as_text(value: str) -> str:
     return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
+def task_columns(rows: list[Record]) -> list[str]:
+    """The tasks the checks grade, in task order."""
+    tasks = {c.task for r in rows for c in r.result.checks if c.task}
+    return sorted(tasks, key=task_order)
+
+
 def grades_csv(rows: list[Record]) -> str:
-    """One row per student: id, each check's points, total, percentage, status, error."""
+    """One row per student: id, each check's points, each task's points (`task 2.1`), total,
+    percentage, status, error."""
     cols = columns(rows)
+    tasks = task_columns(rows)
     max_score = sum(c[3] for c in cols)
     buffer = io.StringIO()
-    header = ["id", *(c[0] for c in cols), "total", "percentage", "status", "error"]
+    header = ["id", *(c[0] for c in cols), *(f"task {t}" for t in tasks)]
+    header += ["total", "percentage", "status", "error"]
     write_csv_row(buffer, [as_text(h) for h in header])
     for record in rows:
         points = {c.id: c.score for c in record.result.checks}
+        per_task = {t: got for t, (got, _) in record.result.task_scores().items()}
         total = record.result.score
         write_csv_row(
             buffer,
             [
                 as_text(record.id),
                 *(format_points(points.get(c[0], 0.0)) for c in cols),
+                *(format_points(per_task.get(t, 0.0)) for t in tasks),
                 format_points(total),
                 format_points(percentage(total, max_score)),
                 as_text(record.status),
