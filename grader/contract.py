@@ -113,9 +113,12 @@ def stub_tasks(files: list[Path]) -> dict[str, Task]:
             if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 continue
             methods = [n for n in node.body if isinstance(n, ast.FunctionDef)]
+            unlabelled = [
+                m.name for m in methods if not TASK_LABEL.match(ast.get_docstring(m) or "")
+            ]
             match = TASK_LABEL.match(ast.get_docstring(node) or "")
             if match:
-                add(match[1], match[2], node.name, [node.name, *(m.name for m in methods)])
+                add(match[1], match[2], node.name, [node.name, *unlabelled])
             for method in methods if isinstance(node, ast.ClassDef) else []:
                 match = TASK_LABEL.match(ast.get_docstring(method) or "")
                 if match:

@@ -109,7 +109,7 @@ def test_loss_gradients_other_shapes(student, reference, spec):
     _public_size_first("shape of logits", ((4, 3), (9, 7), (1, 4)), check_ce)
 
 
-@check(task="4.3", points=2, needs=["4.1", "4.2"])
+@check(task="4.3", points=2, needs=["4.1", "4.2", "3.2", "3.4"])
 def test_network_gradients_other_sizes(student, reference, spec):
     """loss_and_grads matches autograd for a 5 -> 7 -> 3 network and batches of 6 and 1"""
 

@@ -103,7 +103,7 @@ def test_mlp_backward_matches_autograd(student, reference, spec):
             )
 
 
-@check(task="4.3", points=2, needs=["4.1", "4.2"])
+@check(task="4.3", points=2, needs=["4.1", "4.2", "3.2", "3.4"])
 def test_loss_and_grads_match_autograd(student, reference, spec):
     """loss_and_grads returns the loss and autograd's gradients, for MSE and cross-entropy"""
     for activation, loss, c in CONFIGS:
@@ -131,7 +131,7 @@ def test_loss_and_grads_match_autograd(student, reference, spec):
             )
 
 
-@check(task="4.3", points=2, needs=["4.1", "4.2"])
+@check(task="4.3", points=2, needs=["4.1", "4.2", "3.2", "3.4"])
 def test_gradients_match_central_differences(student, reference, spec):
     """your loss is the loss, and your gradients agree with its central differences,
     (L(p+h) - L(p-h)) / 2h"""
@@ -169,7 +169,7 @@ def test_gradients_match_central_differences(student, reference, spec):
             )
 
 
-@check(task="4.3", points=2, needs=["4.1", "4.2"])
+@check(task="4.3", points=2, needs=["4.1", "4.2", "3.2", "3.4"])
 def test_gradients_are_averaged_over_the_batch(student, reference, spec):
     """for a batch of 6, the gradients are the mean of the 6 per-sample gradients"""
     for activation, loss, c in CONFIGS:
