@@ -378,3 +378,35 @@ def test_check_watch_regrades_on_save(tmp_path):
             proc.wait(timeout=30)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_traceback_through_another_tasks_failing_function_names_it_the_cause(
+    grade_with, tmp_path
+):
+    """No declared need: main's failure is traced to helper, whose own check fails."""
+    course = tmp_path / "course"
+    root = course / "assignments" / "tb"
+    (root / "checks" / "public").mkdir(parents=True)
+    (course / "reference" / "tb").mkdir(parents=True)
+    (root / "assignment.toml").write_text('[assignment]\ntitle = "T"\nmodule = "mod"\n')
+    (root / "mod.py").write_text(
+        'def helper(x):\n    """Task 1.1: x + 1."""\n    raise NotImplementedError\n\n\n'
+        'def main(x):\n    """Task 2.1: helper(x) * 2."""\n    raise NotImplementedError\n'
+    )
+    (course / "reference" / "tb" / "mod.py").write_text(
+        "def helper(x):\n    return x + 1\n\n\ndef main(x):\n    return helper(x) * 2\n"
+    )
+    (root / "checks" / "public" / "test_tb.py").write_text(
+        "from grader.checking import check\n\n\n"
+        '@check(task="1.1", points=1)\ndef test_helper(student):\n    """helper adds one"""\n'
+        "    assert student.helper(1) == 2\n\n\n"
+        '@check(task="2.1", points=1)\ndef test_main(student):\n    """main doubles"""\n'
+        "    assert student.main(1) == 4\n"
+    )
+    submission = tmp_path / "mod.py"
+    submission.write_text(
+        "def helper(x):\n    raise ValueError('not yet')\n\n\ndef main(x):\n    return helper(x) * 2\n"
+    )
+    checks = by_id(grade_with("tb", submission, course=course))
+    assert checks["test_helper"].caused_by == "" and checks["test_helper"].status == "failed"
+    assert checks["test_main"].caused_by == "1.1"

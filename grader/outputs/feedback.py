@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 
 from grader.batch.records import Record
+from grader.contract import task_order
 from grader.intake.files import printable
 from grader.outputs.gradebook import percentage
 from grader.outputs.redact import Audience, shown
+from grader.outputs.schema import STRUCTURE
 
 MARK = {"passed": "✔", "failed": "✘", "error": "!"}
 STATUS_NOTE = {
@@ -51,20 +53,26 @@ def feedback_markdown(record: Record) -> str:
         lines += [f"> {STATUS_NOTE[record.status].format(error=record.error)}", ""]
     if record.notes:
         lines += ["Notes on your submission:", ""] + [f"- {n}" for n in record.notes] + [""]
-    lines += ["| | check | tier | points |", "|---|---|---|---|"]
-    for c in result.checks:
+    if result.structure:
+        lines += ["## Your module as a whole", ""]
+        lines += [_fence(finding) + "\n" for finding in result.structure]
+    checks = sorted(result.checks, key=lambda c: task_order(c.task))  # by task, stable
+    lines += ["| | task | check | tier | points |", "|---|---|---|---|---|"]
+    for c in checks:
         lines.append(
-            f"| {MARK.get(c.status, '?')} | {_cell(c.name)} | {c.tier} | "
+            f"| {MARK.get(c.status, '?')} | {_cell(c.task)} | {_cell(c.name)} | {c.tier} | "
             f"{c.score:g}/{c.max_score:g} |"
         )
     lines.append("")
-    failed = [c for c in result.checks if c.status != "passed"]
-    if failed:
+    failed = [c for c in checks if c.status != "passed" and not c.caused_by]
+    followers = [c for c in checks if c.status != "passed" and c.caused_by]
+    if failed or followers:
         lines += ["## What did not pass", ""]
     for c in failed:
         seen = shown(c, Audience.FEEDBACK)
         lines += [
-            f"### {MARK.get(c.status, '?')} {c.name} ({c.tier}, {c.score:g}/{c.max_score:g})",
+            f"### {MARK.get(c.status, '?')} {c.task} {c.name} ({c.tier}, "
+            f"{c.score:g}/{c.max_score:g})",
             "",
             _fence(seen.message),
             "",
@@ -73,6 +81,10 @@ def feedback_markdown(record: Record) -> str:
             lines += [f"At `{seen.file}`, line {seen.line}.", ""]
         if seen.hint:
             lines += [f"**Hint:** {seen.hint}", ""]
+    for cause in dict.fromkeys(c.caused_by for c in followers):
+        names = "; ".join(_cell(c.name) for c in followers if c.caused_by == cause)
+        where = "your module (above)" if cause == STRUCTURE else f"task {cause}"
+        lines += [f"Also failing, most likely because of {where}: {names}.", ""]
     lines.append(
         f"Graded with seed {result.seed}; checks under `hidden` are not in your copy "
         "of the assignment."
