@@ -44,10 +44,10 @@ class Training:
     file: str  # under checks/
     check: str
     dataset: str
-    threshold: str | None  # the accuracy threshold's name, None for a check that needs none
+    run: str | None  # the [training] run whose min_accuracy it needs ("": [training]), or None
     architecture: Any  # (check module, split, spec) -> the check's Architecture
     split_seed: int | None = None  # None: the check's seed (load_data(name, seed=seed))
-    epochs: str | None = None  # the threshold naming the epochs, when not the check's default
+    agreement: bool = False  # trains for the run's agreement_epochs, not its epochs
     images: bool = False  # the model takes split.images(x)
 
 
@@ -61,7 +61,7 @@ TRAINING_CHECKS = {
             "public/test_training.py",
             "test_digits_classifier_trains",
             "digits",
-            "digits_min_accuracy",
+            "",
             lambda m, split, spec: m.LINEAR,
             split_seed=0,
         ),
@@ -72,7 +72,7 @@ TRAINING_CHECKS = {
             None,
             lambda m, split, spec: m.LINEAR,
             split_seed=0,
-            epochs="agreement_epochs",
+            agreement=True,
         ),
     ],
     "hw4": [
@@ -80,7 +80,7 @@ TRAINING_CHECKS = {
             "public/test_training.py",
             "test_training_reaches_accuracy_on_digits",
             "digits",
-            "digits_accuracy",
+            "",
             softmax_regression,
         ),
         Training(
@@ -89,13 +89,13 @@ TRAINING_CHECKS = {
             "digits",
             None,
             softmax_regression,
-            epochs="agreement_epochs",
+            agreement=True,
         ),
         Training(
             "public/test_training.py",
             "test_training_works_for_other_sizes_on_iris",
             "iris",
-            "iris_accuracy",
+            "iris",
             softmax_regression,
         ),
     ],
@@ -104,7 +104,7 @@ TRAINING_CHECKS = {
             "public/test_mlp.py",
             "test_training_reaches_accuracy_on_digits",
             "digits",
-            "digits_accuracy",
+            "",
             lambda m, split, spec: m.mlp(split, spec),
         ),
         Training(
@@ -113,7 +113,7 @@ TRAINING_CHECKS = {
             "digits",
             None,
             lambda m, split, spec: m.mlp(split, spec),
-            epochs="agreement_epochs",
+            agreement=True,
         ),
     ],
     "hw6": [
@@ -121,7 +121,7 @@ TRAINING_CHECKS = {
             "public/test_lenet.py",
             "test_cnn_reaches_accuracy_on_digits",
             "digits",
-            "min_test_accuracy",
+            "",
             lambda m, split, spec: m.LENET,
             split_seed=0,
             images=True,
@@ -133,7 +133,7 @@ TRAINING_CHECKS = {
             None,
             lambda m, split, spec: m.LENET,
             split_seed=0,
-            epochs="agreement_epochs",
+            agreement=True,
             images=True,
         ),
     ],
@@ -165,7 +165,8 @@ def calibrate(assignment: str, seeds: int) -> None:
     for training in TRAINING_CHECKS[assignment]:
         module = _check_module(spec.checks_dir / training.file)
         takes_seed = "seed" in inspect.signature(module.fit).parameters
-        epochs = int(spec.threshold(training.epochs)) if training.epochs else None
+        run = spec.training(training.run or "")
+        epochs = run.agreement_epochs if training.agreement else None
         trained, untrained, times = [], [], []
         for base in [*range(seeds), spec.seed]:
             seed = check_seed(base, training.check)
@@ -205,10 +206,9 @@ def calibrate(assignment: str, seeds: int) -> None:
             f"{min(c for _, c, _ in untrained):.3f}"
         )
         print(f"  reference training time: min {min(times):.2f} s  max {max(times):.2f} s")
-        if training.threshold:
-            print(
-                f"  current threshold {training.threshold} = {spec.threshold(training.threshold)}"
-            )
+        if training.run is not None:
+            table = f"[training.{training.run}]" if training.run else "[training]"
+            print(f"  current {table} min_accuracy = {run.min_accuracy}")
         sys.stdout.flush()
 
 

@@ -4,7 +4,7 @@
 
 1. Calibration: the accuracy check's reference run (the same seed derivation, data, model and
    hyper-parameters as `test_cnn_reaches_accuracy_on_digits`, on one thread) for N base seeds;
-   prints each test accuracy and training time, the worst, and the threshold in assignment.toml.
+   prints each test accuracy and training time, the worst, and the [training] min_accuracy in assignment.toml.
 2. Wall time of `grader check hw6 --submission reference/hw6` (a real subprocess).
 3. Reliability: that command `--same` times with the assignment's seed and once each with
    `--seeds` other base seeds; every run must score full marks.
@@ -44,9 +44,9 @@ def calibrate(n: int, base_seed: int) -> None:
     spec = load_assignment(ROOT, "hw6")
     reference = _load(ROOT / "reference/hw6/cnn.py", "hw6_reference")
     epochs, lr, batch_size = (
-        int(spec.threshold("epochs")),
-        spec.threshold("lr"),
-        int(spec.threshold("batch_size")),
+        spec.training().epochs,
+        spec.training().lr,
+        spec.training().batch_size,
     )
     split = data.load("digits", seed=0)
     x_train, x_test = split.images(split.x_train), split.images(split.x_test)
@@ -71,8 +71,8 @@ def calibrate(n: int, base_seed: int) -> None:
         )
     print(
         f"accuracy: min {min(accuracies):.4f}  median {statistics.median(accuracies):.4f}  "
-        f"max {max(accuracies):.4f};  threshold in assignment.toml: "
-        f"{spec.threshold('min_test_accuracy'):.4f}"
+        f"max {max(accuracies):.4f};  [training] min_accuracy in assignment.toml: "
+        f"{spec.training().min_accuracy:.4f}"
     )
     print(
         f"training time: median {statistics.median(times):.2f} s (first run {times[0]:.2f} s, "
