@@ -288,7 +288,8 @@ def test_training_checks_show_the_loss_curves_as_sparklines(grade_with):
     assert len(trained.curves["yours"]) == load_assignment(COURSE, "hw3").training().epochs
     assert trained.curves["yours"] == trained.curves["reference"]  # the reference as submission
     text = report(result)
-    assert "test_digits_classifier_trains: loss per epoch yours " in text
+    assert "loss per epoch in test_digits_classifier_trains:\n    yours      " in text
+    assert re.search(r"\n    reference  [▁-█]{10}  \d", text)
     assert sparkline([3.0, 2.0, 1.0, 1.0]) == "█▅▁▁" and sparkline([]) == ""
 
 

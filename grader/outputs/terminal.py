@@ -219,18 +219,10 @@ def _curves(check: CheckResult) -> Text:
     """The student's loss per epoch next to the reference's, as sparklines on one scale."""
     values = [v for series in check.curves.values() for v in series]
     low, high = min(values), max(values)
-    text = Text(f"{check.id}: loss per epoch ", style="dim")
+    text = Text(f"loss per epoch in {check.id}:", style="dim")
+    width = max(len(name) for name in check.curves)
     for name, series in check.curves.items():
-        text.append(f"{name} ")
-        text.append(sparkline(series, low, high), style="cyan" if name == "yours" else "dim")
-        text.append(f" {series[-1]:.3g}  ")
+        text.append(f"\n  {name:<{width}}  ")
+        text.append(sparkline(series[-60:], low, high), style="cyan" if name == "yours" else "dim")
+        text.append(f"  {series[-1]:.3g}")
     return text
-
-
-def print_assignments(specs: list[AssignmentSpec], console: Console) -> None:
-    """`grader list`: one line per assignment, with its title and total points."""
-    for spec in specs:
-        console.print(
-            f"[bold]{escape(spec.id):6}[/] {escape(spec.title)}  "
-            f"[dim]({format_points(spec.total_points())} points)[/]"
-        )
