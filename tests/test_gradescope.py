@@ -19,9 +19,10 @@ from conftest import COURSE, reference_with, run_cli
 from schemas import validate_gradescope
 
 from grader.course import load_assignment
-from grader.errors import SubmissionError
+from grader.errors import ConfigError, SubmissionError
 from grader.outputs.redact import HIDDEN_WITHHELD
-from grader.release.autograder import GRADER_FAILED_TEXT, find_submission
+from grader.release.autograder import GRADER_FAILED_TEXT, Settings, find_submission
+from grader.release.gradescope import export
 from grader.sandbox.confine import UID_BASE, closed_to_others
 from grader.sandbox.rootfs import runtime_paths
 
@@ -93,6 +94,29 @@ def test_setup_sh_is_bash_that_pins_every_dependency_and_torchs_cpu_build(autogr
     pinned = dict(line.split("==") for line in pins)
     for direct in ("numpy", "pytest", "click", "rich", "scikit-learn", "scipy", "sympy"):
         assert pinned[direct] == metadata.version(direct), direct  # dependencies' too
+
+
+def test_export_refuses_what_would_not_work_on_gradescope(tmp_path):
+    settings = Settings("hw1")
+    with pytest.raises(ConfigError, match=r"Gradescope takes a \.zip file"):
+        export(COURSE, "hw1", tmp_path / "autograder.tar", zygote=None, settings=settings)
+    (tmp_path / "old.zip").write_text("")
+    with pytest.raises(ConfigError, match="exists; pass --force to replace it"):
+        export(COURSE, "hw1", tmp_path / "old.zip", zygote=None, settings=settings)
+    course = tmp_path / "course"
+    shutil.copytree(HW1.root, course / "assignments/hw1")
+    shutil.copytree(HW1.reference, course / "reference/hw1")
+    toml = course / "assignments/hw1/assignment.toml"
+    toml.write_text(
+        toml.read_text().replace("[assignment]\n", '[assignment]\ndata_dir = "/srv/mnist"\n')
+    )
+    with pytest.raises(
+        ConfigError, match="data_dir '/srv/mnist' must be a folder inside the course"
+    ):
+        export(course, "hw1", tmp_path / "new.zip", zygote=None, settings=settings)
+    assert not (tmp_path / "new.zip").exists() and not list(tmp_path.glob(".new-*"))
+    with pytest.raises(ConfigError, match="hidden_visibility must be one of"):
+        Settings("hw1", hidden_visibility="students")
 
 
 # ----------------------------------------------------------------------------- running it
@@ -303,6 +327,7 @@ def test_run_autograder_finds_the_module_in_what_gradescope_hands_over(
         ({}, "your submission is empty: upload tensor_ops.py"),
         ({"a.ipynb": NOTEBOOK, "b.ipynb": NOTEBOOK}, "2 .ipynb files (a.ipynb, b.ipynb)"),
         ({"x/tensor_ops.py": MODULE, "y/tensor_ops.py": MODULE}, "more than one tensor_ops.py"),
+        ({"mine.zip": _zipped({"hw1/ops.py": MODULE})}, "mine.zip: no tensor_ops.py here"),
     ],
 )
 def test_run_autograder_says_what_it_cannot_grade(tmp_path, files, problem):
@@ -310,9 +335,10 @@ def test_run_autograder_says_what_it_cannot_grade(tmp_path, files, problem):
     folder.mkdir()
     for name, content in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(content)
+        (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    (tmp_path / "unpacked").mkdir()
     with pytest.raises(SubmissionError, match=re.escape(problem)):
-        find_submission(folder if files else tmp_path / "nothing", HW1, tmp_path)
+        find_submission(folder if files else tmp_path / "nothing", HW1, tmp_path / "unpacked")
 
 
 def test_a_submission_without_the_module_is_graded_0_with_the_reason(autograder_zip, scratch):

@@ -31,9 +31,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
+from grader.batch.budget import Budget
+from grader.batch.records import write_atomic
 from grader.course import load_assignment
 from grader.errors import ConfigError, GraderError, SubmissionError
-from grader.outputs.formats import GRADESCOPE_VISIBILITY
+from grader.intake import entries
+from grader.intake.submission import gather
+from grader.outputs.formats import GRADESCOPE_VISIBILITY, to_gradescope
+from grader.outputs.terminal import print_report
+from grader.sandbox.client import Zygote
 from grader.spec import AssignmentSpec
 
 CONFIG = "autograder.json"  # in the zip's root, so in ROOT/source/
@@ -66,12 +74,13 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], where: str) -> Settings:
-        known = {f.name: f.type for f in dataclasses.fields(cls)}
+        known = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(data) - set(known) - {"grader_version"})
         if unknown or not isinstance(data.get("assignment"), str):
+            what = f"unknown {', '.join(unknown)}" if unknown else "no assignment"
             raise ConfigError(
-                f"{where}: expected an `assignment` and only {', '.join(known)}; "
-                f"export the zip again with `grader export gradescope`"
+                f"{where}: {what} (expected {', '.join(known)}); export the zip again with "
+                "`grader export gradescope`"
             )
         try:
             return cls(**{k: v for k, v in data.items() if k in known})
@@ -135,9 +144,6 @@ def find_submission(folder: Path, spec: AssignmentSpec, tmp: Path) -> tuple[Path
 
     SubmissionError, written for the student, when none of these is there.
     """
-    from grader.intake import entries
-    from grader.intake.submission import gather
-
     module = f"{spec.module}.py"
     if not folder.is_dir():
         raise SubmissionError(f"{SUBMISSION} is empty: upload {module}")
@@ -163,6 +169,7 @@ def find_submission(folder: Path, spec: AssignmentSpec, tmp: Path) -> tuple[Path
         if found:
             entry = entries.Entry("submission", found[0].name, found[0], kind)
             path, notes = entries.unpack(entry, spec, tmp)
+            gather(path, spec, found[0].name)  # what it lacks, named as the student knows it
             if kind == "py" and found[0].name != module:
                 notes.append(f"{found[0].name} was graded as {module}")
             return path, found[0].name, notes
@@ -180,7 +187,7 @@ def problem_results(assignment: str, problem: str) -> dict[str, Any]:
     """results.json for a submission that could not be graded: 0 points, and why."""
     return {
         "score": 0.0,
-        "output": f"Your submission was not graded: {problem}",
+        "output": f"Not graded: {problem}",
         "output_format": "text",
         "stdout_visibility": "hidden",
         "extra_data": {"assignment": assignment, "not_graded": problem},
@@ -200,15 +207,11 @@ def failure_results() -> dict[str, Any]:
     }
 
 
-def _graded(root: Path, spec: AssignmentSpec, settings: Settings) -> dict[str, Any]:
+def _graded(root: Path, course: Path, spec: AssignmentSpec, settings: Settings) -> dict[str, Any]:
     """Grade ROOT/submission; results.json as a dict (SubmissionError if it cannot be read)."""
-    from grader.sandbox.client import Zygote
-
-    course = root / "source" / "course"
     with tempfile.TemporaryDirectory(prefix="grader-intake-") as tmp:
         path, where, notes = find_submission(root / "submission", spec, Path(tmp))
         with Zygote() as zygote:  # imports torch while the judge does the same
-            from grader.batch.budget import Budget
             from grader.judge.runner import grade
 
             budget = Budget(zygote, settings.timeout_s)
@@ -217,11 +220,6 @@ def _graded(root: Path, spec: AssignmentSpec, settings: Settings) -> dict[str, A
             finally:
                 budget.cancel()
             status, error = budget.settle(result)
-    from rich.console import Console
-
-    from grader.outputs.formats import to_gradescope
-    from grader.outputs.terminal import print_report
-
     result.submission = where
     result.notes[:0] = notes
     print_report(result, Console(width=100, highlight=False), verbose=True)
@@ -248,7 +246,7 @@ def run_autograder(root: Path) -> int:
         spec = load_assignment(course, settings.assignment)
         spec = for_gradescope(spec, settings.cpus)
         try:
-            data = _graded(root, spec, settings)
+            data = _graded(root, course, spec, settings)
         except SubmissionError as exc:
             print(f"not graded: {exc}")
             data = problem_results(spec.id, str(exc))
@@ -259,8 +257,6 @@ def run_autograder(root: Path) -> int:
         traceback.print_exc()
         status = GRADER_FAILED
     data["execution_time"] = round(time.monotonic() - start, 3)
-    from grader.batch.records import write_atomic
-
     try:
         write_atomic(root / "results" / "results.json", json.dumps(data, indent=2) + "\n")
     except GraderError as exc:

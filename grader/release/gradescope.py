@@ -273,6 +273,7 @@ def run_script(assignment: str) -> str:
 # 2 no results.json could be written. Gradescope itself reads only results.json.
 set -u
 root="${{GRADER_AUTOGRADER_ROOT:-/autograder}}"
+root="$(cd "$root" 2>/dev/null && pwd)" || {{ echo "run_autograder: error: no folder $root" >&2; exit 2; }}
 python="${{GRADER_AUTOGRADER_PYTHON:-{VENV}/bin/python}}"
 results="$root/results/results.json"
 rm -f "$results"
