@@ -24,6 +24,15 @@ course_option = click.option(
 )
 
 
+hidden_visibility_option = click.option(
+    "--hidden-visibility",
+    type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]),
+    default="after_published",
+    show_default=True,
+    help="Gradescope visibility of hidden-tier checks.",
+)
+
+
 def _course(course: Path | None) -> Path:
     from grader.course import find_course
 
@@ -128,13 +137,7 @@ def list_cmd(course: Path | None) -> None:
     help="Exit 0 when the score reaches this many points (20) or this share of the "
     "total (80%), instead of only when every check passed.",
 )
-@click.option(
-    "--hidden-visibility",
-    type=click.Choice(["hidden", "after_due_date", "after_published", "visible"]),
-    default="after_published",
-    show_default=True,
-    help="Gradescope visibility of hidden-tier checks.",
-)
+@hidden_visibility_option
 @click.option("--seed", type=int, default=None, help="Base seed (default: the assignment's).")
 @click.option("-v", "--verbose", is_flag=True, help="Also show what the student's code printed.")
 @click.option(
@@ -437,3 +440,71 @@ def grade_cmd(
         lms=export,
     )
     sys.exit(grade_folder(batch, Console()))
+
+
+@main.group("export")
+def export_group() -> None:
+    """Package an assignment for another grading platform.
+
+    \b
+    Examples:
+      grader export gradescope hw1 --out autograder.zip
+    """
+
+
+@export_group.command("gradescope")
+@click.argument("assignment")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The zip to write, e.g. autograder.zip.",
+)
+@hidden_visibility_option
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=540.0,
+    show_default=True,
+    help="Wall-clock seconds one submission may take (checks left then do not run); keep it "
+    "below the assignment's Gradescope timeout (10 minutes by default).",
+)
+@click.option(
+    "--cpus",
+    type=click.FloatRange(min=0.05),
+    default=0.5,
+    show_default=True,
+    help="The CPUs the assignment's Gradescope settings give the autograder; call and import "
+    "time limits grow by 1/CPUS.",
+)
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@course_option
+def export_gradescope(
+    assignment: str,
+    out: Path,
+    hidden_visibility: str,
+    timeout: float,
+    cpus: float,
+    force: bool,
+    course: Path | None,
+) -> None:
+    """Write the Gradescope autograder zip of ASSIGNMENT: every check, hidden ones included.
+
+    Its setup.sh installs the pinned dependencies (torch's CPU build) and the grader; its
+    run_autograder grades /autograder/submission into /autograder/results/results.json. The
+    reference must score full marks from the zip's copy of the course first.
+
+    \b
+    Examples:
+      grader export gradescope hw1 --out autograder.zip
+      grader export gradescope hw3 --out hw3.zip --hidden-visibility after_due_date --cpus 1
+    """
+    from grader.release.autograder import Settings
+    from grader.release.gradescope import export, print_exported
+    from grader.sandbox.client import Zygote
+
+    root = _course(course)
+    settings = Settings(assignment, hidden_visibility, timeout_s=timeout, cpus=cpus)
+    with Zygote() as zygote:
+        exported = export(root, assignment, out, zygote=zygote, settings=settings, force=force)
+    print_exported(exported, out, Console())

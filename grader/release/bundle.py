@@ -36,7 +36,15 @@ from grader.spec import AssignmentSpec, load_spec
 
 MARKER = ".grader-release.json"
 WORKFLOW = ".github/workflows/grader.yml"
-SKIP = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".DS_Store"}
+SKIP = {
+    "__pycache__",
+    ".ipynb_checkpoints",
+    ".pytest_cache",
+    ".DS_Store",
+    ".git",
+    ".mypy_cache",
+    ".ruff_cache",
+}
 
 
 @dataclass
@@ -75,9 +83,7 @@ def build(
         raise ConfigError(f"{out}: cannot write a release there ({exc.strerror})") from None
     try:
         released = [_release_assignment(spec, staging, course, zygote) for spec in specs]
-        _copy_tree(Path(grader.__file__).parent, staging / "grader")
-        (staging / "pyproject.toml").write_text(pyproject())
-        (staging / "README.md").write_text(readme(released))
+        write_grader_package(staging, readme(released))
         workflow = staging / WORKFLOW
         workflow.parent.mkdir(parents=True)
         workflow.write_text(github_workflow([r.id for r in released]))
@@ -137,7 +143,15 @@ def _check_out(course: Path, out: Path, force: bool) -> None:
         raise ConfigError(f"{out}: exists and is not empty; {what}")
 
 
-def _copy_tree(src: Path, dst: Path, *, keep_checks: Path | None = None) -> None:
+def write_grader_package(dest: Path, readme_text: str) -> None:
+    """The grader's own sources in `dest`, pip-installable offline: `grader/` (no caches),
+    `pyproject.toml` with the installed grader's dependencies, and `README.md`."""
+    copy_tree(Path(grader.__file__).parent, dest / "grader")
+    (dest / "pyproject.toml").write_text(pyproject())
+    (dest / "README.md").write_text(readme_text)
+
+
+def copy_tree(src: Path, dst: Path, *, keep_checks: Path | None = None) -> None:
     """Copy `src` to `dst` without caches and symlinks; under `keep_checks` only `public/`."""
 
     def ignore(folder: str, names: list[str]) -> set[str]:
@@ -161,7 +175,7 @@ def _release_assignment(
             "for students to run"
         )
     dest = staging / "assignments" / spec.id
-    _copy_tree(spec.root, dest, keep_checks=spec.checks_dir)
+    copy_tree(spec.root, dest, keep_checks=spec.checks_dir)
 
     # record: the release's checks, the live reference, the reference as the submission
     recording_spec = load_spec(dest, spec.reference)
@@ -169,7 +183,7 @@ def _release_assignment(
     result = grade(
         recording_spec, spec.reference, course=course, zygote=zygote, references=recording
     )
-    _require_full_marks(result, "while its answers were recorded")
+    require_full_marks(result, "while its answers were recorded")
     public = recording_spec.check_ids()
     hidden = [c for c in spec.check_ids() if c not in set(public)]
     hidden_points = sum(spec.points_for(c) for c in hidden)
@@ -180,7 +194,7 @@ def _release_assignment(
     release_spec = load_spec(dest, staging / "reference" / spec.id)
     replay = Replay(path, spec.seed)
     replayed = grade(release_spec, spec.reference, course=course, zygote=zygote, references=replay)
-    _require_full_marks(replayed, "from its recorded answers")
+    require_full_marks(replayed, "from its recorded answers")
     if replay.stats["close"]:
         raise ConfigError(
             f"{spec.id}: the inputs of {', '.join(sorted(replay.stats['close_checks']))} differ "
@@ -199,15 +213,18 @@ def _release_assignment(
     )
 
 
-def _require_full_marks(result: GradeResult, when: str) -> None:
+def require_full_marks(
+    result: GradeResult, when: str, *, checks: str = "public checks", into: str = "a release"
+) -> None:
+    """ConfigError listing the checks the reference failed, if any."""
     missed = [c for c in result.checks if c.status != "passed"]
     if missed:
         lines = [
             f"  {c.id}: {(c.message.strip().splitlines() or [c.status])[0][:300]}" for c in missed
         ]
         raise ConfigError(
-            f"{result.assignment}: the reference solution fails public checks {when}, "
-            "so they cannot go into a release:\n" + "\n".join(lines)
+            f"{result.assignment}: the reference solution fails {checks} {when}, "
+            f"so they cannot go into {into}:\n" + "\n".join(lines)
         )
 
 

@@ -2,7 +2,10 @@
 resource limits, an unprivileged user.
 
 Everything here degrades: a feature the OS refuses (not root, not Linux) is left
-out and named in the notes the judge shows once in the report.
+out and named in the notes the judge shows once in the report. As root without namespaces
+(a container that refuses `unshare`, such as Gradescope's), the worker still gets a copy of
+the submission of its own and runs as a user of its own, so it cannot read what only root
+may read, nor signal or trace the grader; it sees the host's filesystem and network.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import stat
 
 from grader.sandbox import rootfs, syscalls
 from grader.sandbox.limits import Limits
@@ -29,6 +33,13 @@ from grader.sandbox.syscalls import (
 
 UID_BASE = 200_000  # unprivileged uids for workers: UID_BASE + the monitor's (global) pid
 UNISOLATED = "no network isolation, and student code can read every file the grader can"
+NO_PRIVATE_ROOT = "no network isolation and no private filesystem"
+OWN_USER = (
+    "student code runs as a user of its own (no namespaces): it can read what every user may "
+    "read, and nothing that only the grader's user may"
+)
+AS_ROOT = "student code runs as root, as the grader does, and can read and change every file"
+OOM_SCORE = "/proc/self/oom_score_adj"
 
 
 def enter_namespaces(
@@ -42,14 +53,14 @@ def enter_namespaces(
     worker's folder (rootfs.WORKDIR, or `workdir` itself where there is no private root).
     """
     if os.environ.get("GRADER_NO_NAMESPACES") == "1":
-        return [f"namespaces turned off (GRADER_NO_NAMESPACES=1): {UNISOLATED}"], False, workdir
+        return _without_namespaces("namespaces turned off (GRADER_NO_NAMESPACES=1)", workdir, uid)
     if os.geteuid() != 0 or syscalls.libc is None:
         return [f"not running as root on Linux: {UNISOLATED}"], False, workdir
     try:
         syscalls.call("unshare", CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID)
         syscalls.mount(None, "/", None, MS_REC | MS_PRIVATE)
     except OSError as exc:
-        return [f"namespaces unavailable ({exc}): {UNISOLATED}"], False, workdir
+        return _without_namespaces(f"namespaces unavailable ({exc})", workdir, uid)
     try:
         rootfs.enter_private_root(workdir, work_mib=work_mib, uid=uid, hide=hide)
     except OSError as exc:
@@ -62,6 +73,46 @@ def enter_namespaces(
             workdir,
         )
     return [], True, rootfs.WORKDIR
+
+
+def _without_namespaces(why: str, workdir: str, uid: int) -> tuple[list[str], bool, str]:
+    """`enter_namespaces` where there are none. As root, the worker gets a fresh copy of the
+    submission owned by `uid`, next to `workdir` (in the judge's private temp folder), as it
+    would in its own root: no worker sees what an earlier one wrote."""
+    if os.geteuid() != 0:
+        return [f"{why}: {UNISOLATED}"], False, workdir
+    own = os.path.join(os.path.dirname(workdir.rstrip("/")), f"worker-{uid}")
+    os.mkdir(own, 0o700)
+    os.chown(own, uid, uid, follow_symlinks=False)
+    rootfs.copy_submission(workdir, own, uid)
+    return [f"{why}: {NO_PRIVATE_ROOT}"], False, own
+
+
+def closed_to_others(paths: list[str]) -> str | None:
+    """The first of `paths` (or a folder above one) that users other than its owner cannot
+    read or pass through, or None."""
+    for path in paths:
+        here, need = path, stat.S_IROTH | stat.S_IXOTH
+        while True:
+            if os.stat(here).st_mode & need != need:
+                return here
+            if here == os.path.dirname(here):
+                break
+            here, need = os.path.dirname(here), stat.S_IXOTH
+    return None
+
+
+def _first_to_go_when_memory_runs_out() -> list[str]:
+    """Have the kernel's OOM killer stop the worker before the judge (a container's memory
+    is shared: the judge must live to write the results)."""
+    if not os.path.exists(OOM_SCORE):
+        return []
+    try:
+        with open(OOM_SCORE, "w") as fh:
+            fh.write("1000")
+    except OSError as exc:
+        return [f"the worker is not the first process stopped when memory runs out ({exc})"]
+    return []
 
 
 def _count_processes(uid: int) -> int:
@@ -98,16 +149,35 @@ def confine_worker(workdir: str, limits: Limits, pid_namespace: bool, uid: int) 
                 f"could not give the worker a /proc of its own ({exc}): it sees the "
                 "host's processes there"
             )
-    processes = limits.processes
-    run_as: int | None = uid  # None: stay the current user
-    if os.geteuid() != 0 or not pid_namespace:
-        run_as = None
-        processes += _count_processes(os.getuid())  # the limit counts all of this user's processes
-    else:
+    notes += _first_to_go_when_memory_runs_out()
+    run_as: int | None = uid if os.geteuid() == 0 else None  # None: stay the current user
+    if run_as is not None and pid_namespace:
         for root, dirs, files in os.walk(workdir):
             for name in [root] + [os.path.join(root, n) for n in dirs + files]:
                 os.lchown(name, uid, uid)
         os.chmod(workdir, 0o700)
+    elif run_as is not None:  # no namespaces: the host's runtime must be readable by `uid`
+        closed = closed_to_others(rootfs.runtime_paths())
+        if closed is not None:
+            notes.append(f"{AS_ROOT}: the Python runtime ({closed}) is closed to other users")
+            run_as = None
+    if run_as is not None:
+        try:
+            os.setgroups([])
+            os.setgid(run_as)
+            os.setuid(run_as)
+        except OSError as exc:
+            if pid_namespace:
+                raise
+            notes.append(f"{AS_ROOT}: it could not switch to a user of its own ({exc})")
+            run_as = None
+        else:
+            notes += die_with_parent()  # changing the user cleared the parent-death signal
+            if not pid_namespace:
+                notes.append(OWN_USER)
+    processes = limits.processes
+    if run_as is None:  # the limit counts all of this user's processes
+        processes += _count_processes(os.getuid())
     mib = 1 << 20
     for name, value in (
         ("RLIMIT_AS", limits.memory_mib * mib),
@@ -124,11 +194,6 @@ def confine_worker(workdir: str, limits: Limits, pid_namespace: bool, uid: int) 
             resource.setrlimit(getattr(resource, name), (value, value))
         except (OSError, ValueError):
             notes.append(f"could not set {name}")
-    if run_as is not None:
-        os.setgroups([])
-        os.setgid(run_as)
-        os.setuid(run_as)
-        notes += die_with_parent()  # changing the user cleared the parent-death signal
     try:
         syscalls.call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     except OSError as exc:

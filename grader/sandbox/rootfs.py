@@ -92,7 +92,7 @@ def _place(root: str, path: str, *, folder: bool) -> str:
     return target
 
 
-def _copy_submission(source: str, target: str, uid: int) -> None:
+def copy_submission(source: str, target: str, uid: int) -> None:
     """Copy the regular files of the folder `source` into `target`, owned by `uid`; links
     and special files are not copied (intake has refused them already)."""
     for here, dirs, files in os.walk(source):
@@ -175,7 +175,7 @@ def enter_private_root(
             MS_NOSUID | MS_NODEV,
             f"mode=0700,uid={uid},gid={uid},size={work_mib}m",
         )
-        _copy_submission(f"/proc/self/fd/{fds[workdir]}", work, uid)
+        copy_submission(f"/proc/self/fd/{fds[workdir]}", work, uid)
         scratch = os.path.join(work, ".tmp")
         os.makedirs(scratch, mode=0o700, exist_ok=True)
         os.chown(scratch, uid, uid)
