@@ -289,6 +289,11 @@ def validate_cmd(assignments: tuple[str, ...], seeds: int, course: Path | None) 
     help="Grade even where the sandbox is degraded (not root, no namespaces): submissions "
     "could then read the reference and each other's work.",
 )
+@click.option(
+    "--similarity",
+    is_flag=True,
+    help="Also compare the submissions pairwise: OUT/similarity/ (see `grader similarity`).",
+)
 @course_option
 def grade_cmd(
     assignment: str,
@@ -299,6 +304,7 @@ def grade_cmd(
     force: bool,
     seed: int | None,
     allow_unsandboxed: bool,
+    similarity: bool,
     course: Path | None,
 ) -> None:
     """Grade every submission in SUBMISSIONS: a gradebook, feedback, a class summary.
@@ -320,8 +326,9 @@ def grade_cmd(
       grader grade hw1 submissions/
       grader grade hw1 submissions/ --out gradebook/hw1 -j 8 --timeout 120
       grader grade hw1 submissions/ --force
+      grader grade hw1 submissions/ --similarity
     """
-    from grader.batch.engine import Batch, grade_folder
+    from grader.batch.engine import EXIT_INTERRUPTED, Batch, grade_folder
     from grader.course import load_assignment
 
     root = _course(course)
@@ -336,4 +343,57 @@ def grade_cmd(
         force=force,
         allow_unsandboxed=allow_unsandboxed,
     )
-    sys.exit(grade_folder(batch, Console()))
+    status = grade_folder(batch, Console())
+    if similarity and status != EXIT_INTERRUPTED:
+        from grader.similarity.report import print_report, write_report
+
+        try:
+            found = write_report(batch.spec, batch.submissions, batch.out / "similarity")
+            print_report(found, batch.out / "similarity", Console())
+        except GraderError as exc:  # the grades stand; the exit status is theirs
+            click.echo(f"similarity: not written: {exc}", err=True)
+    sys.exit(status)
+
+
+@main.command("similarity")
+@click.argument("assignment")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for pairs.csv and similarity.html. Default: ./grades/ASSIGNMENT/similarity.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="How many of the most similar pairs the page shows side by side.",
+)
+@course_option
+def similarity_cmd(
+    assignment: str, submissions: Path, out: Path | None, top: int, course: Path | None
+) -> None:
+    """Compare every pair of submissions in SUBMISSIONS for copied code.
+
+    SUBMISSIONS is what `grader grade` takes (one folder, .py, .zip or .ipynb per student).
+    Nothing is run: the code is tokenized, so renaming, reformatting, new comments and
+    reordered functions do not hide a copy; the stub's code and imports never count. OUT
+    gets pairs.csv (a,b,similarity for every pair, highest first) and similarity.html (the
+    pairs, the top ones side by side with the matches highlighted).
+
+    Exit status: 0 the report was written; 2 usage error (unknown assignment, no such
+    folder, fewer than two submissions that can be read).
+
+    \b
+    Examples:
+      grader similarity hw1 submissions/
+      grader similarity hw1 submissions/ --out reports/hw1-similarity --top 50
+    """
+    from grader.course import load_assignment
+    from grader.similarity.report import print_report, write_report
+
+    spec = load_assignment(_course(course), assignment)
+    out = out or Path("grades") / spec.id / "similarity"
+    print_report(write_report(spec, submissions, out, top=top), out, Console())

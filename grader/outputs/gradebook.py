@@ -143,11 +143,11 @@ def grades_csv(rows: list[Record]) -> str:
     max_score = sum(c[3] for c in cols)
     buffer = io.StringIO()
     header = ["id", *(c[0] for c in cols), "total", "percentage", "status", "error"]
-    _write_row(buffer, [as_text(h) for h in header])
+    write_row(buffer, [as_text(h) for h in header])
     for record in rows:
         points = {c.id: c.score for c in record.result.checks}
         total = record.result.score
-        _write_row(
+        write_row(
             buffer,
             [
                 as_text(record.id),
@@ -161,7 +161,7 @@ def grades_csv(rows: list[Record]) -> str:
     return buffer.getvalue()
 
 
-def _write_row(buffer: io.StringIO, row: list[str]) -> None:
+def write_row(buffer: io.StringIO, row: list[str]) -> None:
     # the csv module quotes a cell holding "\n" but not one holding a lone "\r", which
     # a reader takes for the end of the row: such a row is written with every cell quoted
     if any("\r" in cell for cell in row):
