@@ -345,11 +345,11 @@ def grade_cmd(
     )
     status = grade_folder(batch, Console())
     if similarity and status != EXIT_INTERRUPTED:
-        from grader.similarity.report import print_report, write_report
+        from grader.similarity.report import print_similarity, write_similarity
 
         try:
-            found = write_report(batch.spec, batch.submissions, batch.out / "similarity")
-            print_report(found, batch.out / "similarity", Console())
+            found = write_similarity(batch.spec, batch.submissions, batch.out / "similarity")
+            print_similarity(found, batch.out / "similarity", Console())
         except GraderError as exc:  # the grades stand; the exit status is theirs
             click.echo(f"similarity: not written: {exc}", err=True)
     sys.exit(status)
@@ -392,8 +392,8 @@ def similarity_cmd(
       grader similarity hw1 submissions/ --out reports/hw1-similarity --top 50
     """
     from grader.course import load_assignment
-    from grader.similarity.report import print_report, write_report
+    from grader.similarity.report import print_similarity, write_similarity
 
     spec = load_assignment(_course(course), assignment)
     out = out or Path("grades") / spec.id / "similarity"
-    print_report(write_report(spec, submissions, out, top=top), out, Console())
+    print_similarity(write_similarity(spec, submissions, out, top=top), out, Console())

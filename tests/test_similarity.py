@@ -37,7 +37,7 @@ from grader.outputs.gradebook import as_text
 from grader.similarity.compare import compare_class, stub_kgrams
 from grader.similarity.fingerprints import fingerprints
 from grader.similarity.page import PALETTE
-from grader.similarity.report import write_report
+from grader.similarity.report import write_similarity
 from grader.similarity.tokens import read_source
 
 HW1 = load_assignment(COURSE, "hw1")
@@ -273,7 +273,7 @@ def test_a_zip_and_a_notebook_are_compared_like_a_file(tmp_path):
     cell = {"cell_type": "code", "source": solved({"outer_sum": "return a[:, None] + b"})}
     (subs / "nina.ipynb").write_text(json.dumps({"nbformat": 4, "cells": [cell]}))
     (subs / "dan.py").write_text(MALLORY)
-    found = write_report(HW1, subs, tmp_path / "out")
+    found = write_similarity(HW1, subs, tmp_path / "out")
     assert [s.id for s in found.submissions] == ["dan", "mallory", "nina"]
     assert found.pairs[0].similarity == 1.0 and found.pairs[0].shared > 100
 
@@ -294,7 +294,7 @@ def test_grade_with_similarity_writes_the_same_report_into_the_gradebook():
         proc = run_cli("grade", "hw1", str(subs), "--out", str(out), "--similarity", "-j", "2")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert (out / "grades.csv").is_file()
-        alone = write_report(HW1, subs, root / "alone")
+        alone = write_similarity(HW1, subs, root / "alone")
         assert (out / "similarity/pairs.csv").read_text() == (root / "alone/pairs.csv").read_text()
         top = alone.pairs[0]
         assert [alone.submissions[i].id for i in (top.a, top.b)] == ["erin", "ivan"]

@@ -143,7 +143,7 @@ def _entries(c: Comparison) -> str:
     return f"<table><tr><th>student</th><th></th><th>why</th></tr>{''.join(rows)}</table>"
 
 
-def page(c: Comparison, *, views: int) -> str:
+def similarity_page(c: Comparison, *, views: int) -> str:
     """The report; the first `views` pairs with shared code are shown side by side."""
     shown = {rank: p for rank, p in enumerate(c.pairs[:views], 1) if p.shared}
     spec = c.spec

@@ -21,7 +21,7 @@ from grader.errors import ConfigError
 from grader.intake.files import printable
 from grader.outputs.gradebook import as_text, write_row
 from grader.similarity.compare import PRECISION, Comparison, compare_class
-from grader.similarity.page import page
+from grader.similarity.page import similarity_page
 from grader.spec import AssignmentSpec
 
 PAIRS_CSV, PAGE = "pairs.csv", "similarity.html"
@@ -42,7 +42,7 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def write_report(
+def write_similarity(
     spec: AssignmentSpec, submissions: Path, out: Path, *, top: int = DEFAULT_TOP
 ) -> Comparison:
     """Compare the class in `submissions` and write `out/pairs.csv` and `out/similarity.html`."""
@@ -54,11 +54,11 @@ def write_report(
         )
     comparison = compare_class(spec, submissions)
     write_atomic(out / PAIRS_CSV, pairs_csv(comparison))
-    write_atomic(out / PAGE, page(comparison, views=top))
+    write_atomic(out / PAGE, similarity_page(comparison, views=top))
     return comparison
 
 
-def print_report(c: Comparison, out: Path, console: Console) -> None:
+def print_similarity(c: Comparison, out: Path, console: Console) -> None:
     """The top pairs, the entries skipped, and where the files are."""
     table = Table(title="most similar pairs", title_justify="left", header_style="bold")
     for name in ("a", "b", "similarity", "shared"):
