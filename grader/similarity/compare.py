@@ -34,7 +34,7 @@ from grader.similarity.fingerprints import Span, every_kgram, fingerprints
 from grader.similarity.tokens import SourceFile, read_source
 from grader.spec import AssignmentSpec
 
-MAX_TOKENS = 100_000  # of one submission, over all its files (a solution has a few thousand)
+MAX_TOKENS = 50_000  # of one submission, over all its files (a solution has a few thousand)
 COMMON_SHARE = 0.2
 COMMON_FLOOR = 3
 MIN_UNION = 10  # fingerprints: about two short functions
@@ -238,9 +238,10 @@ def regions(a: Submission, b: Submission) -> tuple[list[Region], list[Region]]:
             parent[root(second)] = root(first)
     paired = {root(n) for n in parent if n[0] == 0} & {root(n) for n in parent if n[0] == 1}
     for h in both:
-        alone = [n for n in nodes(h) if root(n) not in paired]
-        for n in alone:
-            parent[root(n)] = root(nodes(h)[0] if n[0] else nodes(h)[-1])
+        found = nodes(h)
+        for n in found:
+            if root(n) not in paired:  # to the first place on the other side
+                parent[root(n)] = root(found[0] if n[0] else found[-1])
     numbers: dict[tuple[int, int], int] = {}
     for node in sorted(parent):
         numbers.setdefault(root(node), len(numbers) + 1)

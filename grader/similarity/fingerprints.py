@@ -18,6 +18,7 @@ from grader.similarity.tokens import SourceFile, Token
 
 K = 5  # tokens in a k-gram
 W = 4  # k-grams in a winnowing window: shared runs of W + K - 1 = 8 tokens are always seen
+MAX_PLACES = 20  # places kept of one fingerprint in one submission (for highlighting)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def _own_runs(grams: Sequence[tuple[int, Span]], stub: Set[int]) -> list[list[in
 def fingerprints(
     files: Sequence[SourceFile], stub: Set[int] = frozenset()
 ) -> tuple[dict[int, list[Span]], int]:
-    """A submission's fingerprints, each with every place it occurs, and how many of its
+    """A submission's fingerprints, each with the places it occurs (MAX_PLACES), and how many of its
     k-grams were left out for touching the stub's code. Each run of the student's own code
     is winnowed apart, so its fingerprints do not depend on what stands around it."""
     found: dict[int, list[Span]] = {}
@@ -90,7 +91,9 @@ def fingerprints(
         left_out += len(grams) - sum(map(len, runs))
         for run in runs:
             for value, span in winnow([grams[i] for i in run]):
-                found.setdefault(value, []).append(span)
+                places = found.setdefault(value, [])
+                if len(places) < MAX_PLACES:
+                    places.append(span)
     return found, left_out
 
 
