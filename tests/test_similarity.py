@@ -192,6 +192,13 @@ def test_pairs_csv_has_every_pair_highest_first(report, comparison):
     assert EVIL_ID in ids
 
 
+def test_the_page_lists_who_was_skipped_and_who_wrote_nothing_of_their_own(report):
+    page = (report / "similarity.html").read_text()
+    for sid, reason in SKIPPED.items():
+        assert f"<tr><td>{sid}</td><td>skipped</td><td>{html_escaped(reason)}" in page
+    assert "<tr><td>frank</td><td>compared</td><td>no code of its own beyond the stub" in page
+
+
 def test_the_page_escapes_everything_a_student_wrote(report):
     page = (report / "similarity.html").read_text()
     assert "<img" not in page and "<script" not in page
@@ -291,7 +298,7 @@ def test_grade_with_similarity_writes_the_same_report_into_the_gradebook():
         for path in [root, subs, *subs.iterdir()]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
         out = root / "gradebook"
-        proc = run_cli("grade", "hw1", str(subs), "--out", str(out), "--similarity", "-j", "2")
+        proc = run_cli("grade", "hw1", str(subs), "--out", str(out), "--similarity", "-j", "1")
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert (out / "grades.csv").is_file()
         alone = write_similarity(HW1, subs, root / "alone")

@@ -129,18 +129,19 @@ def _view(c: Comparison, rank: int, pair: Pair) -> str:
 
 
 def _entries(c: Comparison) -> str:
-    rows = [
-        f"<tr><td>{_e(printable(s.id))}</td><td>skipped</td><td>{_e(s.reason)}</td></tr>"
-        for s in c.skipped
-    ]
-    rows += [
-        f"<tr><td>{_who(s)}</td><td>compared, with a note</td><td>{_e('; '.join(s.notes))}</td></tr>"
-        for s in c.submissions
-        if s.notes
-    ]
+    rows = [(printable(s.id), "skipped", s.reason) for s in c.skipped]
+    for sub in c.submissions:
+        notes = list(sub.notes)
+        if not sub.prints:
+            notes.insert(0, "no code of its own beyond the stub: similar to no one")
+        if notes:
+            rows.append((printable(sub.id), "compared", "; ".join(notes)))
     if not rows:
         return "<p>Every entry was compared in full.</p>"
-    return f"<table><tr><th>student</th><th></th><th>why</th></tr>{''.join(rows)}</table>"
+    cells = "".join(
+        f"<tr><td>{_e(a)}</td><td>{_e(b)}</td><td>{_e(c)}</td></tr>" for a, b, c in rows
+    )
+    return f"<table><tr><th>student</th><th></th><th>why</th></tr>{cells}</table>"
 
 
 def similarity_page(c: Comparison, *, views: int) -> str:
@@ -160,7 +161,7 @@ def similarity_page(c: Comparison, *, views: int) -> str:
 <p>{len(c.submissions)} submissions compared, {len(c.skipped)} skipped, {len(c.pairs)} pairs.{hidden}
 Similarity is the share of fingerprints two submissions have in common (Jaccard index of
 winnowed {K}-token fingerprints, window {W}), after removing the stub's code
-({c.stub_removed} fingerprints), import statements, and what more than {c.common_limit}
+({c.stub_removed} k-grams touched it), import statements, and what more than {c.common_limit}
 submissions share ({c.common_removed} fingerprints). Names the code binds, literals,
 comments, docstrings and layout do not count, nor does the order of functions.</p>
 <h2>Pairs, highest first</h2>
@@ -168,7 +169,7 @@ comments, docstrings and layout do not count, nor does the order of functions.</
 (<code>--top</code>){f"; this table lists the first {MAX_ROWS}" if len(c.pairs) > MAX_ROWS else ""};
 pairs.csv lists every pair.</p>
 {_table(c, shown)}
-<h2>Entries skipped or read in part</h2>
+<h2>Entries skipped, read in part, or with nothing of their own</h2>
 {_entries(c)}
 {"".join(_view(c, rank, p) for rank, p in shown.items())}
 </body></html>
