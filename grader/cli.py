@@ -369,6 +369,11 @@ def validate_cmd(assignments: tuple[str, ...], seeds: int, course: Path | None) 
     help="Moodle: the roster column Moodle identifies users by (Email address, Username, "
     "ID number). Default: the roster key if it is one, else the first of them.",
 )
+@click.option(
+    "--similarity",
+    is_flag=True,
+    help="Also compare the submissions pairwise: OUT/similarity/ (see `grader similarity`).",
+)
 @course_option
 def grade_cmd(
     assignment: str,
@@ -384,6 +389,7 @@ def grade_cmd(
     roster_key: str | None,
     lms_column: str | None,
     lms_id: str | None,
+    similarity: bool,
     course: Path | None,
 ) -> None:
     """Grade every submission in SUBMISSIONS: a gradebook, feedback, a class summary.
@@ -412,8 +418,9 @@ def grade_cmd(
       grader grade hw1 submissions/ --force
       grader grade hw1 submissions/ --lms canvas --roster canvas-export.csv
       grader grade hw1 submissions/ --lms moodle --roster moodle.csv --lms-column "HW 1"
+      grader grade hw1 submissions/ --similarity
     """
-    from grader.batch.engine import Batch, grade_folder
+    from grader.batch.engine import EXIT_INTERRUPTED, Batch, grade_folder
     from grader.course import load_assignment
     from grader.outputs.lms import lms_export
 
@@ -439,7 +446,16 @@ def grade_cmd(
         allow_unsandboxed=allow_unsandboxed,
         lms=export,
     )
-    sys.exit(grade_folder(batch, Console()))
+    status = grade_folder(batch, Console())
+    if similarity and status != EXIT_INTERRUPTED:
+        from grader.similarity.report import print_similarity, write_similarity
+
+        try:
+            found = write_similarity(batch.spec, batch.submissions, batch.out / "similarity")
+            print_similarity(found, batch.out / "similarity", Console())
+        except GraderError as exc:  # the grades stand; the exit status is theirs
+            click.echo(f"similarity: not written: {exc}", err=True)
+    sys.exit(status)
 
 
 @main.group("export")
@@ -508,3 +524,47 @@ def export_gradescope(
     with Zygote() as zygote:
         exported = export(root, assignment, out, zygote=zygote, settings=settings, force=force)
     print_exported(exported, out, Console())
+
+
+@main.command("similarity")
+@click.argument("assignment")
+@click.argument("submissions", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for pairs.csv and similarity.html. Default: ./grades/ASSIGNMENT/similarity.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="How many of the most similar pairs the page shows side by side.",
+)
+@course_option
+def similarity_cmd(
+    assignment: str, submissions: Path, out: Path | None, top: int, course: Path | None
+) -> None:
+    """Compare every pair of submissions in SUBMISSIONS for copied code.
+
+    SUBMISSIONS is what `grader grade` takes (one folder, .py, .zip or .ipynb per student).
+    Nothing is run: the code is tokenized, so renaming, reformatting, new comments and
+    reordered functions do not hide a copy; the stub's code and imports never count. OUT
+    gets pairs.csv (a,b,similarity for every pair, highest first) and similarity.html (the
+    pairs, the top ones side by side with the matches highlighted).
+
+    Exit status: 0 the report was written; 2 usage error (unknown assignment, no such
+    folder, fewer than two submissions that can be read).
+
+    \b
+    Examples:
+      grader similarity hw1 submissions/
+      grader similarity hw1 submissions/ --out reports/hw1-similarity --top 50
+    """
+    from grader.course import load_assignment
+    from grader.similarity.report import print_similarity, write_similarity
+
+    spec = load_assignment(_course(course), assignment)
+    out = out or Path("grades") / spec.id / "similarity"
+    print_similarity(write_similarity(spec, submissions, out, top=top), out, Console())

@@ -112,21 +112,25 @@ def content_hash(entry: Entry, spec: AssignmentSpec) -> str:
     return digest.hexdigest()
 
 
-def unpack(entry: Entry, spec: AssignmentSpec, tmp: Path) -> tuple[Path, list[str]]:
-    """A path `prepare` can grade (a file or folder), and notes for the student's feedback.
-
-    The entry is read (never through a link) and what is graded of it written under the
-    empty folder `tmp`; nothing runs.
-    """
+def read_entry(entry: Entry, spec: AssignmentSpec) -> HandIn:
+    """What is graded of the entry: its Python files, read (never through a link) within the
+    caps; nothing runs. SubmissionError when it cannot be read."""
     if entry.kind == "unreadable":
         raise SubmissionError(entry.problem)
     if entry.kind in ("folder", "py"):
-        hand_in = gather(entry.path, spec, entry.name)
-    elif entry.kind == "zip":
-        hand_in = archive.read_python(entry.path, entry.name)
-    else:
-        source, notes = notebook.notebook_to_source(entry.path, entry.name)
-        hand_in = HandIn(entry.name, {f"{spec.module}.py": source.encode()}, extra=notes)
+        return gather(entry.path, spec, entry.name)
+    if entry.kind == "zip":
+        return archive.read_python(entry.path, entry.name)
+    source, notes = notebook.notebook_to_source(entry.path, entry.name)
+    return HandIn(entry.name, {f"{spec.module}.py": source.encode()}, extra=notes)
+
+
+def unpack(entry: Entry, spec: AssignmentSpec, tmp: Path) -> tuple[Path, list[str]]:
+    """A path `prepare` can grade (a file or folder), and notes for the student's feedback.
+
+    What is graded of the entry (`read_entry`) is written under the empty folder `tmp`.
+    """
+    hand_in = read_entry(entry, spec)
     target = tmp / "submission"
     target.mkdir()
     hand_in.write(target)
