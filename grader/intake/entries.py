@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import ConfigError, SubmissionError
-from grader.intake import archive, notebook
+from grader.intake import archive
 from grader.intake.files import (
     MAX_ARCHIVE_BYTES,
     MAX_BYTES,
-    HandIn,
     kind_of,
     open_file,
     printable,
@@ -116,17 +115,18 @@ def unpack(entry: Entry, spec: AssignmentSpec, tmp: Path) -> tuple[Path, list[st
     """A path `prepare` can grade (a file or folder), and notes for the student's feedback.
 
     The entry is read (never through a link) and what is graded of it written under the
-    empty folder `tmp`; nothing runs.
+    empty folder `tmp`; nothing runs. A notebook is converted here only to be checked: it is
+    graded as it is (`prepare` converts it as `grader check` does, keeping where each line
+    came from).
     """
     if entry.kind == "unreadable":
         raise SubmissionError(entry.problem)
+    if entry.kind == "notebook":
+        return entry.path, gather(entry.path, spec, entry.name).notes
     if entry.kind in ("folder", "py"):
         hand_in = gather(entry.path, spec, entry.name)
-    elif entry.kind == "zip":
-        hand_in = archive.read_python(entry.path, entry.name)
     else:
-        source, notes = notebook.notebook_to_source(entry.path, entry.name)
-        hand_in = HandIn(entry.name, {f"{spec.module}.py": source.encode()}, extra=notes)
+        hand_in = archive.read_python(entry.path, entry.name)
     target = tmp / "submission"
     target.mkdir()
     hand_in.write(target)

@@ -14,6 +14,7 @@ import torch
 
 from grader import data
 from grader.errors import ConfigError
+from grader.intake.notebook import CellMap
 from grader.intake.submission import prepare
 from grader.judge.forbidden import Policy
 from grader.judge.plugin import GraderPlugin
@@ -64,17 +65,32 @@ def grade(
     if not spec.checks_dir.is_dir():
         raise ConfigError(f"{spec.checks_dir}: no checks folder for {spec.id}")
     prepared = prepare(submission, spec)
+    cells = prepared.cells
     try:
+        # the submission's text, for hints: read here, before any of it runs
+        sources = {
+            p.relative_to(prepared.work).as_posix(): p.read_text(errors="replace")
+            for p in prepared.sources
+        }
         session = Session(
             zygote,
             workdir=str(prepared.work),
             module=spec.module,
             limits=spec.limits,
-            forbidden=Policy.for_submission(spec, prepared.sources),
+            forbidden=Policy.for_submission(
+                spec, prepared.sources, cells.where if cells is not None else None
+            ),
             masks=secret_paths(course) + data.source_paths(data_dir or spec.data_dir) + list(masks),
         )
         plugin = GraderPlugin(
-            spec, session, base_seed, data_dir=data_dir, references=references, on_check=on_check
+            spec,
+            session,
+            base_seed,
+            data_dir=data_dir,
+            references=references,
+            on_check=on_check,
+            sources=sources,
+            cells=cells,
         )
         try:
             _run_pytest(spec, plugin)
@@ -101,8 +117,22 @@ def grade(
         sandbox_notes=session.notes,
         output=output,
         duration_s=time.perf_counter() - start,
-        notes=prepared.notes + list(getattr(references, "notes", [])) + session.evidence,
+        notes=prepared.notes
+        + list(getattr(references, "notes", []))
+        + session.evidence
+        + _cell_note(cells, plugin.results),
     )
+
+
+def _cell_note(cells: CellMap | None, checks: list[CheckResult]) -> list[str]:
+    """How to find "cell N" in a notebook, when a check points at one."""
+    if cells is None or not any(c.cell for c in checks):
+        return []
+    return [
+        f"in {cells.notebook}, cell N is the N-th code cell from the top (markdown cells are "
+        "not counted; after Restart & Run All it shows [N] unless an empty cell comes first), "
+        "and line M the line within that cell"
+    ]
 
 
 def _run_pytest(spec: AssignmentSpec, plugin: GraderPlugin) -> None:

@@ -14,6 +14,7 @@ from grader.batch.records import Record
 from grader.intake.files import printable
 from grader.outputs.gradebook import percentage
 from grader.outputs.redact import Audience, shown
+from grader.outputs.schema import location
 
 MARK = {"passed": "✔", "failed": "✘", "error": "!"}
 STATUS_NOTE = {
@@ -70,7 +71,7 @@ def feedback_markdown(record: Record) -> str:
             "",
         ]
         if seen.file:
-            lines += [f"At `{seen.file}`, line {seen.line}.", ""]
+            lines += [f"At {location(f'`{seen.file}`', seen.line, seen.cell)}.", ""]
         if seen.hint:
             lines += [f"**Hint:** {seen.hint}", ""]
     lines.append(

@@ -50,7 +50,7 @@ def print_report(result: GradeResult, console: Console, *, verbose: bool = False
         seen = shown(c, Audience.FULL)
         body = [Text(seen.message)]
         if seen.file:
-            body.append(Text(f"at {seen.file}, line {seen.line}", style="dim"))
+            body.append(Text(f"at {seen.where}", style="dim"))
         if seen.hint:
             body.append(Text.assemble(("hint: ", "bold yellow"), (seen.hint, "yellow")))
         console.print(
