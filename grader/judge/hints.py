@@ -160,20 +160,21 @@ def normal_draw_hint(rates: Mapping[float, float], near: Callable[[float, float]
     drops a fraction Φ(t), `randn() < t` a fraction 1 − Φ(t): the hint names the comparison
     whose rates match at every p."""
     cdf = NormalDist().cdf
-    shapes: tuple[tuple[str, Callable[[float], float]], ...] = (
-        ("torch.randn(...) < 1 - p", lambda p: 1 - cdf(1 - p)),
-        ("torch.randn(...) > p", lambda p: cdf(p)),
-        ("torch.randn(...) < p", lambda p: 1 - cdf(p)),
-        ("torch.randn(...) > 1 - p", lambda p: cdf(1 - p)),
+    shapes: tuple[tuple[str, str, Callable[[float], float]], ...] = (
+        ("torch.randn(...) < 1 - p", "Φ(1 − p)", lambda p: 1 - cdf(1 - p)),
+        ("torch.randn(...) > p", "1 − Φ(p)", lambda p: cdf(p)),
+        ("torch.randn(...) < p", "Φ(p)", lambda p: 1 - cdf(p)),
+        ("torch.randn(...) > 1 - p", "1 − Φ(1 − p)", lambda p: cdf(1 - p)),
     )
-    for written, rate in shapes:
+    for written, kept, rate in shapes:
         if rates and all(near(f, rate(p)) for p, f in rates.items()):
-            shown = ", ".join(f"p = {p:g}: {f:.3f}" for p, f in rates.items())
+            shown = ", ".join(f"{f:.3f} at p = {p:g}" for p, f in rates.items())
             return (
-                f"the mask drops {shown}: exactly what a mask drawn from a normal distribution "
-                f"gives ({written}). torch.randn draws normal numbers (any real value, about "
-                "half of them negative), not probabilities: draw uniformly in [0, 1) with "
-                "torch.rand / rand_like and keep an element when torch.rand_like(x) > p"
+                f"the fractions dropped ({shown}) are exactly those of a mask drawn from a "
+                f"normal distribution: {written} keeps a fraction {kept} (Φ: the normal "
+                "distribution function), not 1 − p. torch.randn draws normal numbers (any "
+                "real value, about half of them negative), not probabilities: draw the mask "
+                "uniformly in [0, 1), keep = torch.rand_like(x) > p"
             )
     return ""
 
@@ -238,9 +239,10 @@ def source_hint(type_name: str, message: str, source: str, line: int) -> str:
             ):
                 me = method.args.args[0].arg
                 return (
-                    f"did you mean {me}.{name}? Inside {method.name}, `{name}` alone is a "
-                    f"variable, and there is none of that name; {cls.name} keeps {name} as an "
-                    f"attribute of the object, which a method reaches as {me}.{name}"
+                    f"did you mean {me}.{name}? In {method.name}, `{name}` on its own is a "
+                    f"local or global variable, and there is none; {name} is an attribute of "
+                    f"the {cls.name} object, which its methods reach through {me}: "
+                    f"write {me}.{name}"
                 )
     return ""
 
@@ -329,12 +331,29 @@ def _register_hint(message: str) -> str:
         return ""
     name = found[1]
     return (
-        f"register_parameter('{name}', ...) found self.{name} already set: an earlier "
-        f"self.{name} = ... (e.g. self.{name} = {name}, the constructor's True/False flag) "
-        f"took the name. Don't store the flag as self.{name}: create the parameter "
-        f"(self.{name} = nn.Parameter(...)) when it is wanted, else call "
+        f"register_parameter('{name}', ...) failed because self.{name} already exists: an "
+        f"earlier self.{name} = ... took the name (often self.{name} = {name}, the "
+        f"constructor's True/False flag). Don't assign the flag to self.{name}: create "
+        f"self.{name} = nn.Parameter(...) when it is wanted, else call "
         f"self.register_parameter('{name}', None)"
     )
+
+
+def _per_sample_hint(message: str) -> str:
+    """A loss of one value per sample, met where autograd wants a scalar."""
+    found = re.search(
+        r"grad_output\[0\] has a shape of torch\.Size\(\[\]\) and output\[0\] has a shape of "
+        r"torch\.Size\(\[(\d+(?:, 1)?)\]\)",
+        message,
+    )
+    if found:
+        return shape_hint(tuple(int(n) for n in found[1].split(", ")), ())
+    if "grad can be implicitly created only for scalar outputs" in message:
+        return (
+            "backward() was called on a tensor of many values: a loss is one number for the "
+            "whole batch, so average the per-sample losses (.mean()) before loss.backward()"
+        )
+    return ""
 
 
 def _kernel_hint(message: str) -> str:
@@ -370,6 +389,7 @@ def _dtype_mix_hint(message: str) -> str:
 PATTERN_HINTS: tuple[Callable[[str], str], ...] = (
     _matmul_hint,
     _register_hint,
+    _per_sample_hint,
     _kernel_hint,
     _dtype_mix_hint,
 )
