@@ -318,10 +318,10 @@ def _matmul_hint(message: str) -> str:
         return ""
     a, b, c, d = found[1], found[2], found[3], found[4]
     return (
-        f"a matrix product of ({a}×{b}) and ({c}×{d}): the inner sizes {b} and {c} differ. If "
-        f"the second is a layer's weight, the layer was built for {c} input features and got "
-        f"{b} per sample; check which dimension is which (a transposed weight?), and that no "
-        "size is written for another input instead of read from the input's shape"
+        f"the shapes in a matrix product do not fit: ({a}×{b}) @ ({c}×{d}), inner sizes {b} "
+        f"and {c}. If the second is a layer's weight, the layer was built for {c} input "
+        f"features and got {b} per sample; check which dimension is which (a transposed "
+        "weight?), and whether a size is hard-coded instead of read from the input's shape"
     )
 
 

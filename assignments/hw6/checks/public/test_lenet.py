@@ -35,7 +35,7 @@ LENET_SIZES = {"image_size": 8, "channels": 16, "side": lambda n: n // 2 // 2}
 
 def hint_for_error(message: str) -> str:
     """The hint for an error the student's code raised in these checks: a CNN whose layer
-    sizes do not follow image_size (see grader.judge.plugin)."""
+    sizes do not follow image_size (the grader calls it with the message)."""
     return flatten_error_hint(message, **LENET_SIZES)
 
 
