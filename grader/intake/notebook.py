@@ -123,7 +123,8 @@ class CellMap:
             quote = match[1] or ""
             return f"{quote}{self.notebook}{quote}, cell {cell}, line {at}"
 
-        return re.sub(rf'(")?{re.escape(self.module)}(?(1)"), line (\d+)', cell_of, text)
+        pattern = rf'(?<![\w./])(")?{re.escape(self.module)}(?(1)"), line (\d+)'
+        return re.sub(pattern, cell_of, text)
 
 
 @dataclass(frozen=True)

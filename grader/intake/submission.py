@@ -2,8 +2,8 @@
 
 `gather` reads a hand-in (a folder, a .py file or a Jupyter notebook, converted by
 `grader.intake.notebook`) into a `HandIn` without following a link or opening anything but
-regular files (`grader.intake.files`); `prepare` writes it into a fresh folder. A batch hashes what `gather` returns, so a result is keyed by exactly the
-files that were graded.
+regular files (`grader.intake.files`); `prepare` writes it into a fresh folder. A batch
+hashes what `gather` returns, so a result is keyed by exactly the files that were graded.
 """
 
 from __future__ import annotations

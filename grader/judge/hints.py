@@ -61,7 +61,8 @@ def scale_hint(got: torch.Tensor, expected: torch.Tensor, batch_size: int | None
 
 def shape_hint(got_shape: tuple[int, ...], expected_shape: tuple[int, ...]) -> str:
     """Transposed results, sizes that look hard-coded, one value per sample for a scalar."""
-    if tuple(expected_shape) == () and len(got_shape) in (1, 2) and got_shape[1:] in ((), (1,)):
+    per_sample = len(got_shape) in (1, 2) and got_shape[0] > 1 and got_shape[1:] in ((), (1,))
+    if tuple(expected_shape) == () and per_sample:
         return (
             f"your result holds one value per sample (shape {tuple(got_shape)}) where a single "
             "number is expected: average over the batch (.mean()), so that the loss of a batch "
@@ -247,14 +248,16 @@ def source_hint(type_name: str, message: str, source: str, line: int) -> str:
     return ""
 
 
-def _mat_shapes(message: str) -> tuple[int, int] | None:
-    """(features per row, features the weight expects) of a "mat1 and mat2" error."""
-    found = re.search(
-        r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", message
-    )
+_MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+
+
+def _mat_shapes(message: str) -> tuple[int, int, int, int] | None:
+    """The sizes (a, b, c, d) of a "mat1 and mat2" error, (a×b) @ (c×d), when b ≠ c: a layer
+    built for c input features that got b per row."""
+    found = _MATMUL.search(message)
     if not found or found[2] == found[3]:
         return None
-    return int(found[2]), int(found[3])
+    return int(found[1]), int(found[2]), int(found[3]), int(found[4])
 
 
 def flattened_size_hint(
@@ -298,7 +301,7 @@ def flatten_error_hint(
     else the generic hint for the message."""
     shapes = _mat_shapes(message)
     if shapes is not None:
-        got, expects = shapes
+        _, got, expects, _ = shapes
         found = flattened_size_hint(
             expects, got, image_size=image_size, channels=channels, side=side
         )
@@ -313,10 +316,10 @@ def flatten_error_hint(
 
 
 def _matmul_hint(message: str) -> str:
-    found = re.search(r"cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", message)
-    if not found or found[2] == found[3]:
+    shapes = _mat_shapes(message)
+    if shapes is None:
         return ""
-    a, b, c, d = found[1], found[2], found[3], found[4]
+    a, b, c, d = shapes
     return (
         f"the shapes in a matrix product do not fit: ({a}×{b}) @ ({c}×{d}), inner sizes {b} "
         f"and {c}. If the second is a layer's weight, the layer was built for {c} input "

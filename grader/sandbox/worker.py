@@ -233,7 +233,8 @@ def describe(exc: BaseException, workdir: str) -> dict[str, Any]:
     text = "".join(traceback.format_list(frames))
     if isinstance(exc, SyntaxError) and str(exc.filename or "").startswith(workdir):
         # the student's file did not compile: the place is the error's own, not a frame's
-        where = {"file": os.path.relpath(str(exc.filename), workdir), "line": exc.lineno or 0}
+        line = exc.lineno if type(exc.lineno) is int else 0
+        where = {"file": os.path.relpath(str(exc.filename), workdir), "line": line}
         try:
             text += "".join(traceback.format_exception_only(type(exc), exc)[:-1])
         except BaseException:  # noqa: BLE001 - a student subclass may break formatting
