@@ -27,6 +27,9 @@ from grader.judge import hints
 from grader.judge.hints import (
     conv_shape_hint,
     error_hint,
+    flatten_error_hint,
+    flattened_size_hint,
+    normal_draw_hint,
     output_size_hint,
     ratio,
     scale_hint,
@@ -55,8 +58,11 @@ __all__ = [  # what check files use; nothing else of the engine
     "expect_raises",
     "expect_tensor",
     "fail",
+    "flatten_error_hint",
+    "flattened_size_hint",
     "hard_coded_hint",
     "named_parameters",
+    "normal_draw_hint",
     "output_size_hint",
     "public_case_first",
     "ratio",
@@ -71,15 +77,21 @@ Case = TypeVar("Case")
 
 
 class CheckFailed(AssertionError):
-    """A check's verdict: `message` says what was wrong, `hint` names the likely mistake."""
+    """A check's verdict: `message` says what was wrong, `hint` names the likely mistake;
+    `file` and `line`, the place in the student's code it comes from, when there is one."""
 
-    def __init__(self, message: str, hint: str = ""):
+    def __init__(self, message: str, hint: str = "", *, file: str = "", line: int = 0):
         super().__init__(message)
-        self.message, self.hint = message, hint
+        self.message, self.hint, self.file, self.line = message, hint, file, line
 
 
-def fail(message: str, hint: str = "") -> NoReturn:
-    raise CheckFailed(message, hint)
+def fail(message: str, hint: str = "", *, at: StudentError | None = None) -> NoReturn:
+    """Fail the check. `at`: the error in student code the failure comes from; its file,
+    line and traceback stay in the report."""
+    if at is None:
+        raise CheckFailed(message, hint)
+    trace = at.traceback.rstrip()
+    raise CheckFailed(message + (f"\n{trace}" if trace else ""), hint, file=at.file, line=at.line)
 
 
 def check(*, task: str, points: float, needs: Sequence[str] = ()) -> pytest.MarkDecorator:
@@ -120,7 +132,10 @@ def expect_tensor(
             hint or hints.shape_hint(tuple(got.shape), tuple(shape)),
         )
     if dtype is not None and got.dtype != dtype:
-        fail(f"{what} has the wrong dtype: got {got.dtype}, expected {dtype}", hint)
+        fail(
+            f"{what} has the wrong dtype: got {got.dtype}, expected {dtype}",
+            hints.dtype_hint(got.dtype, dtype) or hint,
+        )
     return got
 
 
@@ -149,7 +164,10 @@ def assert_close(
         got = torch.tensor(got, dtype=expected.dtype)
     got = expect_tensor(got, what, shape=tuple(expected.shape), hint=hint)
     if check_dtype and got.dtype != expected.dtype:
-        fail(f"{what} has the wrong dtype: got {got.dtype}, expected {expected.dtype}", hint)
+        fail(
+            f"{what} has the wrong dtype: got {got.dtype}, expected {expected.dtype}",
+            hints.dtype_hint(got.dtype, expected.dtype) or hint,
+        )
     g, e = (
         got.detach().to(torch.float64 if not got.is_complex() else torch.complex128),
         expected.detach().to(torch.float64 if not expected.is_complex() else torch.complex128),
@@ -188,7 +206,11 @@ def expect_raises(
             if exc.not_implemented:
                 raise
             return exc
-        fail(f"{what} should raise {error}, but raised {exc.type_name}: {exc.message}", hint)
+        fail(
+            f"{what} should raise {error}, but raised {exc.type_name}: {exc.message}",
+            hint,
+            at=exc,
+        )
     fail(f"{what} should raise {error}, but returned {_kind(result)}", hint)
 
 
@@ -239,12 +261,17 @@ def hard_coded_hint(
     except CheckFailed as exc:
         if not _passes(public_case_passes):
             raise
-        raise CheckFailed(exc.message, f"{why} ({exc.hint})" if exc.hint else why) from None
+        raise CheckFailed(
+            exc.message,
+            f"{why} ({exc.hint})" if exc.hint else why,
+            file=exc.file,
+            line=exc.line,
+        ) from None
     except StudentError as exc:
         if exc.not_implemented or not _passes(public_case_passes):
             raise
         known = error_hint(exc.message)
-        fail(str(exc), f"{why}; {known}" if known else why)
+        fail(str(exc), f"{why}; {known}" if known else why, at=exc)
 
 
 def public_case_first(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +101,26 @@ def reference_with(
     target = tmp_path / f"{spec.module}.py"
     target.write_text(source + "\n" + extra)
     return target
+
+
+def course_with(tmp_path: Path, assignment: str, *check_files: str, keep=()) -> Path:
+    """A copy of the course holding `assignment` with only `check_files` (under checks/);
+    `keep`, when given, names the only check functions they keep."""
+    course = tmp_path / "course"
+    source = COURSE / "assignments" / assignment
+    shutil.copytree(source, course / "assignments" / assignment, ignore=lambda d, n: ["checks"])
+    for name in check_files:
+        target = course / "assignments" / assignment / "checks" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tree = ast.parse((source / "checks" / name).read_text())
+        tree.body = [
+            node
+            for node in tree.body
+            if not keep
+            or not isinstance(node, ast.FunctionDef)
+            or not node.name.startswith("test_")
+            or node.name in keep
+        ]
+        target.write_text(ast.unparse(tree))
+    shutil.copytree(COURSE / "reference" / assignment, course / "reference" / assignment)
+    return course

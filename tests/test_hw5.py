@@ -35,9 +35,9 @@ MISTAKES = {
     "mask_from_randn": (
         {"keep = torch.rand_like(x) > p": "keep = torch.randn_like(x) > p"},
         {
-            FRACTION: "the keep mask must come from a uniform draw, rand_like(x) > p: randn",
-            MEAN: "the mean is off because the wrong fraction is dropped: the keep mask must come "
-            "from a uniform draw",
+            FRACTION: "a mask drawn from a normal distribution: torch.randn(...) > p keeps a "
+            "fraction 1 − Φ(p)",
+            MEAN: "the mean is off because the wrong fraction is dropped: the fractions dropped",
             OTHER_P: "expected 0.65 (z = ",
         },
     ),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import ConfigError, SubmissionError
-from grader.intake import archive, notebook
+from grader.intake import archive
 from grader.intake.files import (
     MAX_ARCHIVE_BYTES,
     MAX_BYTES,
@@ -113,24 +113,25 @@ def content_hash(entry: Entry, spec: AssignmentSpec) -> str:
 
 
 def read_entry(entry: Entry, spec: AssignmentSpec) -> HandIn:
-    """What is graded of the entry: its Python files, read (never through a link) within the
-    caps; nothing runs. SubmissionError when it cannot be read."""
+    """What is graded of the entry: its Python files (a notebook converted), read (never
+    through a link) within the caps; nothing runs. SubmissionError when it cannot be read."""
     if entry.kind == "unreadable":
         raise SubmissionError(entry.problem)
-    if entry.kind in ("folder", "py"):
-        return gather(entry.path, spec, entry.name)
     if entry.kind == "zip":
         return archive.read_python(entry.path, entry.name)
-    source, notes = notebook.notebook_to_source(entry.path, entry.name)
-    return HandIn(entry.name, {f"{spec.module}.py": source.encode()}, extra=notes)
+    return gather(entry.path, spec, entry.name)  # a folder, a .py or a notebook
 
 
 def unpack(entry: Entry, spec: AssignmentSpec, tmp: Path) -> tuple[Path, list[str]]:
     """A path `prepare` can grade (a file or folder), and notes for the student's feedback.
 
-    What is graded of the entry (`read_entry`) is written under the empty folder `tmp`.
+    What is graded of the entry (`read_entry`) is written under the empty folder `tmp`. A
+    notebook is converted here only to be checked: it is graded as it is (`prepare` converts
+    it as `grader check` does, keeping where each line came from).
     """
     hand_in = read_entry(entry, spec)
+    if entry.kind == "notebook":
+        return entry.path, hand_in.notes
     target = tmp / "submission"
     target.mkdir()
     hand_in.write(target)

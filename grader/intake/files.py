@@ -19,9 +19,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.errors import SubmissionError
+
+if TYPE_CHECKING:
+    from grader.intake.notebook import CellMap
 
 # folders that are never part of a hand-in (plus every folder whose name starts with ".")
 SKIP_DIRS = frozenset(
@@ -179,6 +182,7 @@ class HandIn:
     files: dict[str, bytes] = field(default_factory=dict)  # "pkg/util.py" -> its bytes
     refused: list[str] = field(default_factory=list)  # a note per link or special file
     extra: list[str] = field(default_factory=list)  # other notes (e.g. notebook lines dropped)
+    cells: CellMap | None = None  # for a notebook: where each line of its module came from
 
     @property
     def size(self) -> int:

@@ -1,9 +1,9 @@
 """Turning what a student handed in into a private working folder for the worker.
 
-`gather` reads a hand-in (a folder or a .py file) into a `HandIn` without following a link
-or opening anything but regular files (`grader.intake.files`); `prepare` writes it into a
-fresh folder. A batch hashes what `gather` returns, so a result is keyed by exactly the
-files that were graded.
+`gather` reads a hand-in (a folder, a .py file or a Jupyter notebook, converted by
+`grader.intake.notebook`) into a `HandIn` without following a link or opening anything but
+regular files (`grader.intake.files`); `prepare` writes it into a fresh folder. A batch
+hashes what `gather` returns, so a result is keyed by exactly the files that were graded.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from grader.intake.files import (
     refusal,
     skipped_dir,
 )
+from grader.intake.notebook import CellMap, read_notebook
 from grader.spec import AssignmentSpec
 
 
@@ -94,8 +95,8 @@ def _stub(spec: AssignmentSpec) -> HandIn:
 
 
 def gather(submission: Path, spec: AssignmentSpec, where: str | None = None) -> HandIn:
-    """What is graded of `submission`, a folder or a .py file (`where`: how the student
-    knows it, by default its path)."""
+    """What is graded of `submission`, a folder, a .py file or an .ipynb notebook (`where`:
+    how the student knows it, by default its path)."""
     where = where or str(submission)
     try:
         mode = os.lstat(submission).st_mode
@@ -109,10 +110,17 @@ def gather(submission: Path, spec: AssignmentSpec, where: str | None = None) -> 
         return gather_folder(submission, spec, where)
     if not stat.S_ISREG(mode):
         raise SubmissionError(refusal(where, mode))
+    module = f"{spec.module}.py"
+    if submission.suffix.lower() == ".ipynb":
+        notebook = read_notebook(submission, where, module)
+        source = {module: notebook.source.encode()}
+        return HandIn(where, source, extra=notebook.notes, cells=notebook.cells)
     if submission.suffix != ".py":
-        raise SubmissionError(f"{printable(where)}: expected a .py file or a folder")
+        raise SubmissionError(
+            f"{printable(where)}: expected a .py file, a Jupyter notebook (.ipynb) or a folder"
+        )
     hand_in = HandIn(where)
-    name = submission.name if submission.name in spec.files else f"{spec.module}.py"
+    name = submission.name if submission.name in spec.files else module
     hand_in.add(name, read_file(submission, where))
     return hand_in
 
@@ -125,6 +133,7 @@ class Prepared:
     work: Path  # the worker's working folder, inside `tmp`
     sources: list[Path]  # the Python files in `work`
     notes: list[str]  # for the student: what was left out and why
+    cells: CellMap | None = None  # a notebook's: where each line of its module came from
 
 
 def prepare(submission: Path, spec: AssignmentSpec) -> Prepared:
@@ -139,4 +148,5 @@ def prepare(submission: Path, spec: AssignmentSpec) -> Prepared:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return Prepared(tmp, work, sorted(p for p in paths if p.suffix == ".py"), hand_in.notes)
+    sources = sorted(p for p in paths if p.suffix == ".py")
+    return Prepared(tmp, work, sources, hand_in.notes, hand_in.cells)

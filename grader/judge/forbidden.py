@@ -34,7 +34,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -318,7 +318,10 @@ class Use:
 class ForbiddenAPIUsed(Exception):
     """Student code uses an API this assignment forbids, or a construct the grader cannot check."""
 
-    def __init__(self, uses: list[Use], advice: dict[str, str]):
+    def __init__(
+        self, uses: list[Use], advice: dict[str, str], where: Callable[[int], str] | None = None
+    ):
+        where = where or "line {}".format  # how the student finds a line of the source
         self.uses = uses
         self.apis = sorted({u.key for u in uses if u.construct is None})
         lines = []
@@ -327,13 +330,13 @@ class ForbiddenAPIUsed(Exception):
                 tail = f": {advice[u.key]}" if advice.get(u.key) else ""
                 written = f" (written {u.what})" if u.api else ""
                 lines.append(
-                    f"line {u.line}: your code uses {u.api or u.what}, which this assignment "
+                    f"{where(u.line)}: your code uses {u.api or u.what}, which this assignment "
                     f"forbids{tail}{written}"
                 )
             else:
                 seen, instead = CONSTRUCTS[u.construct]
                 lines.append(
-                    f"line {u.line}: your code uses {seen} ({u.what}): the grader cannot "
+                    f"{where(u.line)}: your code uses {seen} ({u.what}): the grader cannot "
                     f"check what it reaches, so it is not allowed here; {instead}"
                 )
         super().__init__("; ".join(dict.fromkeys(lines)))
@@ -817,13 +820,21 @@ class Policy:
     only_in: dict[str, tuple[str, ...]]  # API -> the top-level names it is forbidden in
     static: dict[str, list[Use]]  # top-level name -> forbidden uses its source reaches
     allow: tuple[str, ...] = ()  # constructs the instructor allows
+    where: Callable[[int], str] | None = None  # a source line as the student finds it
 
     @classmethod
-    def for_submission(cls, spec: AssignmentSpec, sources: list[Path]) -> Policy:
-        """Scan `sources` (what is used at module level counts for every name)."""
+    def for_submission(
+        cls, spec: AssignmentSpec, sources: list[Path], where: Callable[[int], str] | None = None
+    ) -> Policy:
+        """Scan `sources` (what is used at module level counts for every name); `where`
+        names a line for the student (a notebook's: its cell and line)."""
         static = find_violations(sources, list(spec.forbidden))
         return cls(
-            dict(spec.forbidden), dict(spec.forbidden_only_in), static, tuple(spec.forbidden_allow)
+            dict(spec.forbidden),
+            dict(spec.forbidden_only_in),
+            static,
+            tuple(spec.forbidden_allow),
+            where,
         )
 
     @property
@@ -848,7 +859,7 @@ class Policy:
         reached = self.static.get(name, []) + self.static.get(MODULE_LEVEL, [])
         uses = [u for u in _distinct(reached) if self._counts(u, name)]
         if uses:
-            raise ForbiddenAPIUsed(uses, self.instead)
+            raise ForbiddenAPIUsed(uses, self.instead, self.where)
 
     def ran_notes(self, apis: Iterable[str], origin: str | None) -> list[str]:
         """Notes on forbidden APIs the worker says ran: evidence for the report, not a verdict

@@ -3,7 +3,10 @@
 Fixtures for check files: `student` (the proxy), `reference` (the reference module,
 judge side), `spec` (the AssignmentSpec), `seed` (this check's seed). Every check
 becomes one `CheckResult`; a check's tier is `hidden` when its file lies under the
-assignment's `checks/hidden/` folder, `public` otherwise.
+assignment's `checks/hidden/` folder, `public` otherwise. A check file may define
+`hint_for_error(message) -> str`: the hint for an exception student code raised in its
+checks, when it recognises the message ("" otherwise). In a notebook, every location is
+its cell and the line within it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import random
 import re
 import sys
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any, TypedDict
@@ -27,6 +30,7 @@ from grader import data
 from grader.checking import CheckFailed
 from grader.contract import Declared
 from grader.errors import ConfigError, SandboxError
+from grader.intake.notebook import CellMap
 from grader.judge import hints
 from grader.judge.forbidden import ForbiddenAPIUsed
 from grader.judge.proxy import Session, Student, StudentError
@@ -70,18 +74,46 @@ def load_reference(spec: AssignmentSpec) -> ModuleType:
     return module
 
 
-def verdict(exc: BaseException | None) -> Verdict:
-    """(status, message, hint, file, line) for the exception a check ended with."""
+def _student_error_hint(
+    exc: StudentError, sources: Mapping[str, str], error_hint: Callable[[str], str] | None
+) -> str:
+    """The check file's `hint_for_error(message)`, else a hint from the student's source at
+    the error's line, else one for a well-known error message."""
+    if error_hint is not None:
+        try:
+            found = error_hint(exc.message)
+        except Exception:  # noqa: BLE001 - a hint never changes a verdict, even a broken one
+            found = ""
+        if found:
+            return found
+    source = sources.get(exc.file, "")
+    return hints.source_hint(exc.type_name, exc.message, source, exc.line) or hints.error_hint(
+        exc.message
+    )
+
+
+def verdict(
+    exc: BaseException | None,
+    *,
+    sources: Mapping[str, str] | None = None,
+    error_hint: Callable[[str], str] | None = None,
+) -> Verdict:
+    """(status, message, hint, file, line) for the exception a check ended with.
+
+    For an exception in student code, `sources` (the submission's files by name, read before
+    it ran) and the check file's `error_hint` may name the mistake.
+    """
     if exc is None:
         return "passed", "", "", "", 0
     if isinstance(exc, CheckFailed):
-        return "failed", exc.message, exc.hint, "", 0
+        return "failed", exc.message, exc.hint, exc.file, exc.line
     if isinstance(exc, StudentError):
         if exc.not_implemented:
             text = f"not implemented: {exc.message}" if exc.message else "not implemented"
             return "failed", text, "", exc.file, exc.line
         message = str(exc) + (f"\n{exc.traceback.rstrip()}" if exc.traceback else "")
-        return "failed", message, hints.error_hint(exc.message), exc.file, exc.line
+        hint = _student_error_hint(exc, sources or {}, error_hint)
+        return "failed", message, hint, exc.file, exc.line
     if isinstance(exc, (WorkerLost, ForbiddenAPIUsed)):
         return "failed", str(exc), "", "", 0
     if isinstance(exc, SandboxError):  # the machine failed, not the student's code
@@ -158,8 +190,12 @@ class GraderPlugin:
         on_check: Callable[[CheckResult], None] | None = None,
         tasks: frozenset[str] = frozenset(),
         student_files: frozenset[str] = frozenset(),
+        sources: Mapping[str, str] | None = None,
+        cells: CellMap | None = None,
     ):
         self._spec, self.session, self.base_seed = spec, session, base_seed
+        self.sources = sources or {}  # the submission's files by name, for hints
+        self.cells = cells  # a notebook's: locations become its cells and lines
         self.on_check = on_check  # called with each CheckResult as its check finishes
         self.data_dir = data_dir or spec.data_dir
         self._datasets: dict[tuple[str, tuple[tuple[str, Any], ...]], data.Split] = {}
@@ -283,6 +319,11 @@ class GraderPlugin:
         info = item.stash[_RUN]
         status, message, hint, file, line = info["verdict"] or verdict(None)
         declared = self._declared(item)
+        cell = 0
+        if self.cells is not None:
+            message, hint = self.cells.translate(message), self.cells.translate(hint)
+            if file == self.cells.module and self.cells.locate(line)[0]:
+                file, (cell, line) = self.cells.notebook, self.cells.locate(line)
         points = self._spec.points_for(item.name)
         self.results.append(
             CheckResult(
@@ -299,6 +340,7 @@ class GraderPlugin:
                 seed=seed,
                 file=file,
                 line=line,
+                cell=cell,
                 curves=dict(self.session.annotations.get("curves", {})),
             )
         )
@@ -314,7 +356,10 @@ class GraderPlugin:
             return
         exc = call.excinfo.value
         if item.stash[_RUN]["verdict"] is None:
-            item.stash[_RUN]["verdict"] = verdict(exc)
+            hook = getattr(getattr(item, "module", None), "hint_for_error", None)
+            item.stash[_RUN]["verdict"] = verdict(
+                exc, sources=self.sources, error_hint=hook if callable(hook) else None
+            )
             if isinstance(exc, StudentError):
                 self.frames[item.name] = student_frames(exc.traceback, self.student_files)
             if isinstance(exc, ConfigError):  # e.g. no data_dir: stop the run

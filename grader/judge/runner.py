@@ -15,6 +15,7 @@ import torch
 from grader import data
 from grader.contract import task_order
 from grader.errors import ConfigError
+from grader.intake.notebook import CellMap
 from grader.intake.submission import prepare
 from grader.judge.causes import assign_causes, import_banner, structure
 from grader.judge.forbidden import Policy
@@ -70,13 +71,21 @@ def grade(
         raise ConfigError(f"{spec.checks_dir}: no checks folder for {spec.id}")
     prepared = prepare(submission, spec)
     found = structure(spec, prepared.sources)
+    cells = prepared.cells
     try:
+        # the submission's text, for hints: read here, before any of it runs
+        sources = {
+            p.relative_to(prepared.work).as_posix(): p.read_text(errors="replace")
+            for p in prepared.sources
+        }
         session = Session(
             zygote,
             workdir=str(prepared.work),
             module=spec.module,
             limits=spec.limits,
-            forbidden=Policy.for_submission(spec, prepared.sources),
+            forbidden=Policy.for_submission(
+                spec, prepared.sources, cells.where if cells is not None else None
+            ),
             masks=secret_paths(course) + data.source_paths(data_dir or spec.data_dir) + list(masks),
         )
         plugin = GraderPlugin(
@@ -88,6 +97,8 @@ def grade(
             on_check=on_check,
             tasks=frozenset(tasks),
             student_files=frozenset(p.name for p in prepared.sources),
+            sources=sources,
+            cells=cells,
         )
         try:
             _run_pytest(spec, plugin)
@@ -118,11 +129,25 @@ def grade(
         sandbox_notes=session.notes,
         output=output,
         duration_s=time.perf_counter() - start,
-        notes=prepared.notes + list(getattr(references, "notes", [])) + session.evidence,
+        notes=prepared.notes
+        + list(getattr(references, "notes", []))
+        + session.evidence
+        + _cell_note(cells, plugin.results),
         structure=found.findings,
         only_tasks=sorted(set(tasks), key=task_order),
         tasks={t.id: ", ".join(t.names) for t in spec.contract.tasks.values()},
     )
+
+
+def _cell_note(cells: CellMap | None, checks: list[CheckResult]) -> list[str]:
+    """How to find "cell N" in a notebook, when a check points at one."""
+    if cells is None or not any(c.cell for c in checks):
+        return []
+    return [
+        f"in {cells.notebook}, cell N is the N-th code cell from the top (markdown cells are "
+        "not counted; after Restart & Run All it shows [N] unless an empty cell comes first), "
+        "and line M the line within that cell"
+    ]
 
 
 def _run_pytest(spec: AssignmentSpec, plugin: GraderPlugin) -> None:

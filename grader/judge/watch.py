@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from grader.errors import GraderError
+from grader.intake.files import skipped_dir
 
 POLL_S = 0.2  # how often the submission is looked at
-SKIP_DIRS = {"__pycache__", ".git", ".ipynb_checkpoints", ".grader-cache"}
 
 
 def fingerprint(path: Path) -> tuple[tuple[str, int, int], ...]:
@@ -21,7 +21,7 @@ def fingerprint(path: Path) -> tuple[tuple[str, int, int], ...]:
         return ((path.name, st.st_size, st.st_mtime_ns),)
     seen = []
     for folder, dirs, files in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if not skipped_dir(d))  # what is not graded
         for name in sorted(files):
             if name.endswith((".py", ".ipynb")):
                 try:

@@ -15,7 +15,7 @@ from grader.contract import task_order
 from grader.intake.files import printable
 from grader.outputs.gradebook import percentage
 from grader.outputs.redact import Audience, shown
-from grader.outputs.schema import STRUCTURE
+from grader.outputs.schema import STRUCTURE, location
 
 MARK = {"passed": "✔", "failed": "✘", "error": "!"}
 STATUS_NOTE = {
@@ -78,7 +78,7 @@ def feedback_markdown(record: Record) -> str:
             "",
         ]
         if seen.file:
-            lines += [f"At `{seen.file}`, line {seen.line}.", ""]
+            lines += [f"At {location(f'`{seen.file}`', seen.line, seen.cell)}.", ""]
         if seen.hint:
             lines += [f"**Hint:** {seen.hint}", ""]
     for cause in dict.fromkeys(c.caused_by for c in followers):

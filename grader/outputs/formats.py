@@ -91,9 +91,10 @@ def to_junit(result: GradeResult) -> str:
             time=f"{c.duration_s:.3f}",
             status=c.status,
         )
-        if c.file:
+        if c.file:  # a notebook's cell line is no line of the .ipynb file: left out
             case.set("file", _xml_text(c.file))
-            case.set("line", str(c.line))
+            if not c.cell:
+                case.set("line", str(c.line))
         if c.status != "passed":
             body = f"{shown(c, Audience.FULL).text()}\npoints: {format_points(c.score)}/{format_points(c.max_score)}"
             first = (c.message.strip().splitlines() or [c.status])[0][:500]

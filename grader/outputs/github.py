@@ -56,7 +56,7 @@ def workflow_commands(result: GradeResult, *, module_file: str, workspace: Path)
         path = student_path(result, c.file, module_file, workspace)
         if path:
             props.append(f"file={_prop(path)}")
-            if c.file and c.line:
+            if c.file and c.line and not c.cell:  # a cell's line is not the .ipynb's
                 props.append(f"line={c.line}")
         props.append(
             f"title={_prop(f'{result.assignment}: {c.name} ({c.score:g}/{c.max_score:g})')}"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from grader.outputs.schema import CheckResult
+from grader.outputs.schema import CheckResult, location
 
 HIDDEN_WITHHELD = (
     "This hidden check failed. Hidden checks' inputs and details are not shown; "
@@ -43,12 +43,17 @@ class Shown:
     hint: str = ""
     file: str = ""
     line: int = 0
+    cell: int = 0
+
+    @property
+    def where(self) -> str:
+        return location(self.file, self.line, self.cell)
 
     def text(self) -> str:
         """Message, then where, then the hint, one per line."""
         lines = [self.message.rstrip()]
         if self.file:
-            lines.append(f"at {self.file}, line {self.line}")
+            lines.append(f"at {self.where}")
         if self.hint:
             lines.append(f"hint: {self.hint}")
         return "\n".join(line for line in lines if line)
@@ -68,9 +73,9 @@ def shown(check: CheckResult, audience: Audience) -> Shown:
     if check.status == "passed":
         return Shown("")
     if check.tier != "hidden" or audience is Audience.FULL:
-        return Shown(check.message.strip(), check.hint, check.file, check.line)
+        return Shown(check.message.strip(), check.hint, check.file, check.line, check.cell)
     if audience is Audience.SUBMITTING:
         return Shown(HIDDEN_WITHHELD)
     if check.status == "error":
         return Shown(HIDDEN_BROKEN)
-    return Shown(_without_check_code(check.message), check.hint, check.file, check.line)
+    return Shown(_without_check_code(check.message), check.hint, check.file, check.line, check.cell)

@@ -32,12 +32,18 @@ class CheckResult:
     duration_s: float = 0.0
     seed: int = 0
     file: str = ""  # the student's file and line the failure points at, when known
-    line: int = 0
+    line: int = 0  # in a notebook: the line within its code cell `cell`
+    cell: int = 0  # in a notebook: the code cell, counted from 1 (0: not a notebook)
     # the likely cause of this failure elsewhere: a task id ("1.1") whose checks fail too, or
     # "structure" (the module does not import, or lacks the name the check needs); "" if none
     caused_by: str = ""
     # training checks: loss per epoch, {"yours": [...], "reference": [...]}, for a sparkline
     curves: dict[str, list[float]] = field(default_factory=dict)
+
+
+def location(file: str, line: int, cell: int = 0) -> str:
+    """Where a failure points, for a reader: "x.py, line 5" or "x.ipynb, cell 3, line 2"."""
+    return f"{file}, cell {cell}, line {line}" if cell else f"{file}, line {line}"
 
 
 @dataclass

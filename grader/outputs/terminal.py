@@ -208,8 +208,9 @@ def _panel(group: list[CheckResult]) -> Panel:
         title = f"{label} {len(group)} checks, one problem ({format_points(points)} pt)"
         body += [Text.assemble((c.id, "dim"), f" {c.name}") for c in group]
     body.append(Text(seen.message))
-    if seen.file and f'"{Path(seen.file).name}", line {seen.line}' not in seen.message:
-        body.append(Text(f"at {seen.file}, line {seen.line}", style="dim"))
+    place = seen.where.split(", ", 1)[-1]  # "line 5", or "cell 3, line 2" in a notebook
+    if seen.file and f'"{Path(seen.file).name}", {place}' not in seen.message:
+        body.append(Text(f"at {seen.where}", style="dim"))  # unless its traceback says it
     if seen.hint:
         body.append(Text.assemble(("hint: ", "bold yellow"), (seen.hint, "yellow")))
     return Panel(Group(*body), title=escape(title), title_align="left", border_style=style)

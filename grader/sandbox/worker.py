@@ -227,10 +227,19 @@ def describe(exc: BaseException, workdir: str) -> dict[str, Any]:
         except BaseException:  # noqa: BLE001
             message = "<unprintable message>"
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(workdir)]
-    where = {}
+    where: dict[str, Any] = {}
     if frames:
         where = {"file": os.path.relpath(frames[-1].filename, workdir), "line": frames[-1].lineno}
-    text = "".join(traceback.format_list(frames)).replace(workdir + os.sep, "")
+    text = "".join(traceback.format_list(frames))
+    if isinstance(exc, SyntaxError) and str(exc.filename or "").startswith(workdir):
+        # the student's file did not compile: the place is the error's own, not a frame's
+        line = exc.lineno if type(exc.lineno) is int else 0
+        where = {"file": os.path.relpath(str(exc.filename), workdir), "line": line}
+        try:
+            text += "".join(traceback.format_exception_only(type(exc), exc)[:-1])
+        except BaseException:  # noqa: BLE001 - a student subclass may break formatting
+            pass
+    text = text.replace(workdir + os.sep, "")
     return {"type": type(exc).__name__, "message": message, "traceback": text[-4000:], **where}
 
 

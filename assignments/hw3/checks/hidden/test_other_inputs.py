@@ -113,6 +113,7 @@ def test_forward_without_bias(student, reference, spec):
             f"Linear(5, 3, bias=False)(x) raised {exc.type_name}: {exc.message}",
             "with bias=False, self.bias is None: add it only when it exists "
             "(if self.bias is not None: out = out + self.bias)",
+            at=exc,
         )
     assert_close(
         got,

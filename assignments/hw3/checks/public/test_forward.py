@@ -107,18 +107,21 @@ def test_wrong_last_dimension_raises_value_error(student):
                 f"{what} called sys.exit: it should raise ValueError",
                 "sys.exit ends the whole program (here: the process running your code) instead "
                 "of telling the caller what went wrong; " + fix,
+                at=exc,
             )
         if exc.type_name != "ValueError":
             fail(
                 f"{what} should raise ValueError, but raised {exc.type_name}: {exc.message}",
                 "torch failed deep inside the matrix product, with a message about its internals; "
                 + fix,
+                at=exc,
             )
         if str(IN) not in exc.message or str(IN + 1) not in exc.message:
             fail(
                 f"the ValueError of {what} should name both sizes ({IN} expected, {IN + 1} got); "
                 f"its message is {exc.message!r}",
                 fix,
+                at=exc,
             )
         return
     dummy = result is None or isinstance(result, (int, float))

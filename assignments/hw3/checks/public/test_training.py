@@ -66,6 +66,7 @@ def train(student, reference, spec, split, fit, what, **kwargs):
             fail(
                 f"{what} failed: your layer has no parameters to train",
                 "wrap weight and bias in nn.Parameter: training updates model.parameters() only",
+                at=exc,
             )
         raise
 

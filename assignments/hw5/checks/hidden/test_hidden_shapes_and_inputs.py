@@ -4,7 +4,14 @@ import math
 
 import torch
 
-from grader.checking import assert_close, check, expect_tensor, fail, named_parameters
+from grader.checking import (
+    assert_close,
+    check,
+    expect_tensor,
+    fail,
+    named_parameters,
+    normal_draw_hint,
+)
 
 
 @check(task="1.1", points=1)
@@ -24,7 +31,11 @@ def test_dropout_keeps_shape_and_dtype_and_another_p(student, spec, seed):
     if abs(z) > 4.89:  # two-sided level 1e-6
         fail(
             f"dropout(x, 0.65) zeroed a fraction {f:.4f}, expected 0.65 (z = {z:.1f})",
-            "keep = rand_like(x) > p works for any shape and dtype",
+            normal_draw_hint(
+                {p: f},
+                lambda g, target: abs(g - target) <= 4.89 * math.sqrt(target * (1 - target) / n),
+            )
+            or "keep = rand_like(x) > p works for any shape and dtype",
         )
     kept = got != 0
     assert_close(

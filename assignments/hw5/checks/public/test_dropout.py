@@ -16,7 +16,7 @@ from statistics import NormalDist
 
 import torch
 
-from grader.checking import assert_close, check, expect_tensor, fail
+from grader.checking import assert_close, check, expect_tensor, fail, normal_draw_hint
 
 N = 200_000
 PS = (0.1, 0.3, 0.5, 0.8)
@@ -24,10 +24,6 @@ ALPHA = 1e-6
 KEEP_HINT = (
     "p is the probability to DROP an element, not to keep it: keep = rand_like(x) > p "
     "keeps each element with probability 1 - p"
-)
-RANDN_HINT = (
-    "the keep mask must come from a uniform draw, rand_like(x) > p: randn is normal, "
-    "so randn_like(x) > p drops a fraction Φ(p) (or 1/2 for > 0), not p"
 )
 FLAT_HINT = (
     "about half the elements are dropped whatever p is: compare a uniform draw with p, "
@@ -65,8 +61,9 @@ def diagnose_fractions(fractions: dict[float, float], z: float) -> str:
         return ""
     if all(near_fraction(f, 1 - p, z) for p, f in wrong.items()):
         return KEEP_HINT
-    if all(near_fraction(f, NormalDist().cdf(p), z) for p, f in wrong.items()):
-        return RANDN_HINT
+    normal = normal_draw_hint(wrong, lambda f, target: near_fraction(f, target, z))
+    if normal:
+        return normal
     if all(near_fraction(f, 0.5, z) for f in fractions.values()):
         return FLAT_HINT
     return "each element must be dropped with probability p, independently: rand_like(x) > p"
@@ -223,7 +220,7 @@ def test_dropout_edge_cases_p0_and_p1(student, seed):
 
 @check(task="1.1", points=2)
 def test_dropout_gradient_flows_only_through_kept_units(student, spec, seed):
-    """the gradient of dropout is grad_out / (1 - p) where an element was kept, 0 where dropped"""
+    """the gradient through dropout(x, 0.4) uses the forward pass's own mask: grad_out / 0.6 where kept, 0 where dropped"""
     x = positive_inputs(seed, 2000, torch.float64)
     grad_out = torch.randn(2000, dtype=torch.float64)
     result = student.vjp(student.dropout, x, 0.4, True, grad_output=grad_out, wrt=[0])

@@ -11,6 +11,7 @@ from grader.checking import (
     conv_shape_hint,
     expect_tensor,
     fail,
+    flattened_size_hint,
     hard_coded_hint,
     named_parameters,
     output_size_hint,
@@ -176,10 +177,17 @@ def test_cnn_other_sizes(student, reference):
             got = sorted(tuple(t.shape) for t in named_parameters(model, what).values())
             expected = sorted(tuple(p.shape) for p in reference.CNN(**kwargs).parameters())
             if got != expected:
+                fc1 = [s[1] for s in got if len(s) == 2 and s[0] == kwargs["hidden"]]
+                sizes = {"channels": kwargs["channels"][1], "side": lambda n: n // 2 // 2}
                 fail(
                     f"the parameters of {what} have shapes {got}; expected {expected}",
-                    "use every constructor argument; the first Linear layer takes channels[1] × s × s "
-                    "inputs with s from conv_output_size",
+                    (
+                        flattened_size_hint(fc1[0], image_size=kwargs["image_size"], **sizes)
+                        if len(fc1) == 1
+                        else ""
+                    )
+                    or "use every constructor argument; the first Linear layer takes "
+                    "channels[1] × s × s inputs with s from conv_output_size",
                 )
             expect_tensor(
                 model(torch.rand(shape)),

@@ -17,6 +17,8 @@ from grader.checking import (
     expect_predictions,
     expect_tensor,
     fail,
+    flatten_error_hint,
+    flattened_size_hint,
     named_parameters,
     ratio,
 )
@@ -26,6 +28,15 @@ FLATTEN_HINT = (
     "after two conv + pool blocks: compute s with conv_output_size (s = 2 for 8×8 "
     "images), never hard-code it"
 )
+# CNN() of the README: 8×8 images, channels[1] = 16; each block's 3×3 conv (padding 1) keeps
+# the size and its 2×2 pool halves it, so s = image_size // 4 after the two blocks
+LENET_SIZES = {"image_size": 8, "channels": 16, "side": lambda n: n // 2 // 2}
+
+
+def hint_for_error(message: str) -> str:
+    """The hint for an error the student's code raised in these checks: a CNN whose layer
+    sizes do not follow image_size (the grader calls it with the message)."""
+    return flatten_error_hint(message, **LENET_SIZES)
 
 
 def param_shapes(model, what: str = "CNN()") -> list[tuple[int, ...]]:
@@ -49,8 +60,9 @@ def test_cnn_has_the_lenet_layers(student, reference):
     expected = sorted(tuple(p.shape) for p in reference.CNN().parameters())
     if got != expected:
         convs = [s for s in got if len(s) == 4]
+        fc1 = [s[1] for s in got if len(s) == 2 and s[0] == 64 and s[1] != 64]  # (hidden, ·)
         hint = (
-            FLATTEN_HINT
+            (flattened_size_hint(fc1[0], **LENET_SIZES) if len(fc1) == 1 else "") or FLATTEN_HINT
             if len(convs) == 2 and sorted(convs) == sorted(s for s in expected if len(s) == 4)
             else "two Conv2d(kernel_size=3, padding=1) layers (in_channels → channels[0] → "
             "channels[1]), then Linear(·, hidden) and Linear(hidden, num_classes)"
