@@ -226,3 +226,12 @@ def _curves(check: CheckResult) -> Text:
         text.append(sparkline(series[-60:], low, high), style="cyan" if name == "yours" else "dim")
         text.append(f"  {series[-1]:.3g}")
     return text
+
+
+def print_assignments(specs: list[AssignmentSpec], console: Console) -> None:
+    """`grader list`: one line per assignment, with its title and total points."""
+    for spec in specs:
+        console.print(
+            f"[bold]{escape(spec.id):6}[/] {escape(spec.title)}  "
+            f"[dim]({format_points(spec.total_points())} points)[/]"
+        )
