@@ -1,7 +1,9 @@
 """The check contract: the tasks an assignment sets, and what each check declares.
 
-Tasks come from the stub: a function or class whose docstring starts with ``Task 2.1:`` sets
-task 2.1 (the text the student reads). Each check declares, on its function,
+The tasks are `[tasks]` in assignment.toml (``"2.1" = "conv2d"``), the ones the stub's
+docstrings announce (``Task 2.1: ...``; `grader validate` checks they agree: the stub itself
+is the student's file once handed out, so it is not read for them). Each check declares, on
+its function,
 
     @check(task="2.1", points=2)                 # from grader.checking
     @check(task="3.1", points=1, needs=["1.1"])  # fails whenever task 1.1 is wrong, too
@@ -37,9 +39,13 @@ class Task:
     """One task of the stub: its id ("2.1"), the names it asks for, and its first line."""
 
     id: str
-    names: tuple[str, ...]  # the functions and classes it asks for
-    title: str
-    code: tuple[str, ...] = ()  # those names and their methods' names: what a traceback shows
+    names: tuple[str, ...]  # the functions, classes and methods (`Class.method`) it asks for
+    title: str = ""
+
+    @property
+    def code(self) -> tuple[str, ...]:
+        """The function names a traceback through this task's code shows."""
+        return tuple(n.rsplit(".", 1)[-1] for n in self.names)
 
     @property
     def label(self) -> str:
@@ -85,7 +91,7 @@ class Contract:
     def _names(self) -> dict[str, str]:
         owners: dict[str, str] = {}
         for task in self.tasks.values():
-            for n in task.code or task.names:
+            for n in task.code + tuple(n.split(".")[0] for n in task.names):
                 owners.setdefault(n, task.id)
         return owners
 
@@ -96,47 +102,32 @@ class Contract:
             )
 
 
-def stub_tasks(files: list[Path]) -> dict[str, Task]:
-    """The tasks the stub's docstrings set (``Task 2.1: ...``), in task order. A label on a
-    method names the task `Class.method`; on a function or class, its name."""
-    found: dict[str, tuple[list[str], str, list[str]]] = {}
-
-    def add(task: str, title: str, name: str, code: list[str]) -> None:
-        names, _, known = found.setdefault(task, ([], title.strip(), []))
-        if name not in names:
-            names.append(name)
-            known += [c for c in code if c not in known]
-
+def stub_tasks(files: list[Path]) -> dict[str, tuple[str, ...]]:
+    """The tasks the stub's docstrings announce (``Task 2.1: ...``), as `[tasks]` writes them:
+    a label on a method names `Class.method`; on a function or class, its name."""
+    found: dict[str, list[str]] = {}
     for path in files:
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in tree.body:
             if not isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 continue
-            methods = [n for n in node.body if isinstance(n, ast.FunctionDef)]
-            unlabelled = [
-                m.name for m in methods if not TASK_LABEL.match(ast.get_docstring(m) or "")
-            ]
-            match = TASK_LABEL.match(ast.get_docstring(node) or "")
-            if match:
-                add(match[1], match[2], node.name, [node.name, *unlabelled])
-            for method in methods if isinstance(node, ast.ClassDef) else []:
-                match = TASK_LABEL.match(ast.get_docstring(method) or "")
-                if match:
-                    add(match[1], match[2], f"{node.name}.{method.name}", [method.name])
-    tasks = {
-        tid: Task(tid, tuple(names), title, tuple(code))
-        for tid, (names, title, code) in found.items()
-    }
-    return dict(sorted(tasks.items(), key=lambda kv: task_order(kv[0])))
+            parts: list[tuple[ast.AST, str]] = [(node, node.name)]
+            if isinstance(node, ast.ClassDef):
+                parts += [
+                    (m, f"{node.name}.{m.name}")
+                    for m in node.body
+                    if isinstance(m, ast.FunctionDef)
+                ]
+            for part, name in parts:
+                match = TASK_LABEL.match(ast.get_docstring(part) or "")  # type: ignore[arg-type]
+                if match and name not in found.setdefault(match[1], []):
+                    found[match[1]].append(name)
+    return {t: tuple(found[t]) for t in sorted(found, key=task_order)}
 
 
-def read_contract(checks_dir: Path, stub_files: list[Path]) -> Contract:
-    """Read the tasks from `stub_files` and every check's declaration under `checks_dir`."""
-    contract = Contract()
-    try:
-        contract.tasks = stub_tasks([f for f in stub_files if f.is_file()])
-    except (SyntaxError, ValueError) as exc:
-        contract.problems.append(f"the stub does not parse: {exc}")
+def read_contract(checks_dir: Path, tasks: dict[str, tuple[str, ...]]) -> Contract:
+    """The `tasks` ([tasks]) and every check's declaration under `checks_dir`."""
+    contract = Contract(tasks={t: Task(t, names) for t, names in tasks.items()})
     for path in sorted(checks_dir.rglob("test_*.py")):
         try:
             tree = ast.parse(path.read_text(), filename=str(path))
@@ -171,7 +162,7 @@ def _declare(contract: Contract, path: Path, node: ast.FunctionDef) -> None:
     except ValueError as exc:
         problems.append(f"{where}: {exc}")
         return
-    known = ", ".join(contract.tasks) or "none: no docstring starts with 'Task N.M:'"
+    known = ", ".join(contract.tasks) or "none: assignment.toml has no [tasks]"
     for t in (task, *needs):
         if t not in contract.tasks:
             problems.append(f"{where}: unknown task {t!r} (the stub's tasks: {known})")

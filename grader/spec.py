@@ -8,6 +8,10 @@ Example (every table but [assignment] is optional)::
     files = ["tensor_ops.py"]      # the stub file(s) students edit
     seed = 1234                    # base seed; each check derives its own
 
+    [tasks]                        # the stub's tasks: id = the function(s) or class(es) it asks for
+    "1.1" = "arange_grid"
+    "2.1" = ["Linear.forward"]     # a method: Class.method
+
     [tolerances]                   # named rtol/atol pairs; checks ask for them by name
     default = { rtol = 1e-5, atol = 1e-8 }
 
@@ -27,13 +31,14 @@ Example (every table but [assignment] is optional)::
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from grader.contract import Contract, read_contract
+from grader.contract import Contract, read_contract, task_order
 from grader.errors import ConfigError
 from grader.judge.forbidden import CONSTRUCTS
 from grader.sandbox.limits import Limits
@@ -95,6 +100,7 @@ class AssignmentSpec:
     module: str
     files: tuple[str, ...]
     seed: int = 1234
+    tasks: dict[str, tuple[str, ...]] = field(default_factory=dict)  # [tasks], in task order
     tolerances: dict[str, Tolerance] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
     trainings: dict[str, Training] = field(default_factory=dict)  # "" is [training] itself
@@ -113,7 +119,7 @@ class AssignmentSpec:
     @cached_property
     def contract(self) -> Contract:
         """The stub's tasks and what each check declares (`grader.contract`), read statically."""
-        return read_contract(self.checks_dir, [self.root / f for f in self.files])
+        return read_contract(self.checks_dir, self.tasks)
 
     def points_for(self, check: str) -> float:
         """A check's points; a parametrized case (`test_x[3]`) gets its share of test_x's."""
@@ -206,7 +212,7 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
             "[points] is gone: each check declares its points and task on its function, "
             '@check(task="1.1", points=2) from grader.checking (see docs/writing-checks.md)'
         )
-    top.only({"assignment", "tolerances", "thresholds", "training", "limits", "forbidden"})
+    top.only({"assignment", "tasks", "tolerances", "thresholds", "training", "limits", "forbidden"})
 
     a = _Table(path, "assignment", top.get("assignment", dict))
     a.only({"title", "module", "files", "seed", "data_dir"})
@@ -216,6 +222,8 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
     files = a.get("files", list, [f"{module}.py"])
     if not files or not all(isinstance(f, str) and f.endswith(".py") for f in files):
         a.fail("[assignment] files must be a non-empty list of .py file names")
+
+    tasks = _tasks(_Table(path, "tasks", top.get("tasks", dict, {})))
 
     t = _Table(path, "tolerances", top.get("tolerances", dict, {}))
     tolerances = {}
@@ -271,6 +279,7 @@ def load_spec(root: Path, reference: Path) -> AssignmentSpec:
         module=module,
         files=tuple(files),
         seed=a.get("seed", int, 1234),
+        tasks=tasks,
         tolerances=tolerances,
         thresholds=thresholds,
         trainings=trainings,
@@ -295,6 +304,28 @@ def _trainings(path: Path, raw: dict) -> dict[str, Training]:
         table.only(set(TRAINING_TYPES))
         typed = {key: table.get(key, kind, None) for key, kind in TRAINING_TYPES.items()}
         for key in ("epochs", "lr", "batch_size"):
-            table.get(key, TRAINING_TYPES[key], what=" (or in [training])")
+            table.get(key, TRAINING_TYPES[key], what="" if not name else " (or in [training])")
         runs[name] = Training(**{k: v for k, v in typed.items() if v is not None})
     return runs
+
+
+def _tasks(table: _Table) -> dict[str, tuple[str, ...]]:
+    """`[tasks]`: "N.M" = a name or a list of names (`func`, `Class`, `Class.method`)."""
+    tasks = {}
+    for task, value in table.data.items():
+        names = [value] if isinstance(value, str) else value
+        if not re.fullmatch(r"[1-9]\d*(\.[1-9]\d*)+", task):
+            table.fail(f'[tasks] ids look like "2.1" (section.item), got {task!r}')
+        if not (
+            isinstance(names, list)
+            and names
+            and all(
+                isinstance(n, str) and all(p.isidentifier() for p in n.split(".")) for n in names
+            )
+        ):
+            table.fail(
+                f'[tasks] "{task}" must name what it asks for: "func", "Class", "Class.method" '
+                "or a list of them"
+            )
+        tasks[task] = tuple(names)
+    return dict(sorted(tasks.items(), key=lambda kv: task_order(kv[0])))

@@ -262,6 +262,7 @@ def idx_course(root: Path, data_dir: str | None = None) -> Path:
     toml = '[assignment]\ntitle = "IDX data"\nmodule = "centroid"\n'
     if data_dir:
         toml += f'data_dir = "{data_dir}"\n'
+    toml += '[tasks]\n"1.1" = "fit_predict"\n'
     toml += (
         "[training]\nepochs = 1\nlr = 0.1\nbatch_size = 1\nmin_accuracy = 1.0\n"
         "time_factor = 10\ntime_floor_s = 10\ntime_cap_s = 30\n"

@@ -16,7 +16,7 @@ import pytest
 from conftest import COURSE, by_id, reference_with, run_cli, stub_with
 from rich.console import Console
 
-from grader.contract import read_contract
+from grader.contract import read_contract, stub_tasks
 from grader.course import assignment_ids, load_assignment
 from grader.errors import ConfigError
 from grader.judge.watch import watch
@@ -36,14 +36,24 @@ class Model:
 '''
 
 
+TASKS = {"1.1": ("first",), "2.1": ("Model",), "2.2": ("Model.forward",)}
+
+
 def contract_of(tmp_path: Path, checks: str):
     (tmp_path / "checks" / "public").mkdir(parents=True, exist_ok=True)
-    (tmp_path / "stub.py").write_text(STUB)
     (tmp_path / "checks" / "public" / "test_a.py").write_text(checks)
-    return read_contract(tmp_path / "checks", [tmp_path / "stub.py"])
+    return read_contract(tmp_path / "checks", TASKS)
 
 
-def test_tasks_come_from_the_stub_and_checks_declare_task_points_and_needs(tmp_path):
+def test_the_stubs_task_labels_are_what_tasks_in_assignment_toml_says(tmp_path):
+    (tmp_path / "stub.py").write_text(STUB)
+    assert stub_tasks([tmp_path / "stub.py"]) == TASKS
+    for hw in assignment_ids(COURSE):
+        spec = load_assignment(COURSE, hw)
+        assert stub_tasks([spec.root / f for f in spec.files]) == spec.tasks, hw
+
+
+def test_tasks_are_declared_and_checks_declare_task_points_and_needs(tmp_path):
     contract = contract_of(
         tmp_path,
         """
@@ -70,6 +80,7 @@ def test_many(n):
     assert (many.task, many.points, many.needs, many.cases) == ("2.2", 3.0, ("1.1", "2.1"), 3)
     assert contract.total_points == 5
     assert contract.task_of("forward") == "2.2" and contract.task_of("first") == "1.1"
+    assert contract.task_of("Model") == "2.1"
 
 
 @pytest.mark.parametrize(
@@ -109,7 +120,7 @@ def test_a_duplicate_id_across_files_is_a_problem(tmp_path):
     (tmp_path / "checks" / "hidden" / "test_b.py").write_text(
         "@check(task='1.1', points=1)\ndef test_x():\n    '''x'''\n"
     )
-    contract = read_contract(tmp_path / "checks", [tmp_path / "stub.py"])
+    contract = read_contract(tmp_path / "checks", TASKS)
     assert any("the check id test_x is also used by" in p for p in contract.problems)
 
 
@@ -243,9 +254,7 @@ def test_an_empty_or_wrong_file_is_named_in_one_line(grade_with, tmp_path):
     empty = tmp_path / "linear_layer.py"
     empty.write_text("")
     result = grade_with("hw3", empty)
-    assert result.structure == [
-        "linear_layer.py defines none of Linear, train_classifier: is this the right file?"
-    ]
+    assert result.structure == ["linear_layer.py defines none of Linear: is this the right file?"]
     other = tmp_path / "other" / "linear_layer.py"
     other.parent.mkdir()
     other.write_text((COURSE / "reference/hw1/tensor_ops.py").read_text())
@@ -389,7 +398,9 @@ def test_a_traceback_through_another_tasks_failing_function_names_it_the_cause(
     root = course / "assignments" / "tb"
     (root / "checks" / "public").mkdir(parents=True)
     (course / "reference" / "tb").mkdir(parents=True)
-    (root / "assignment.toml").write_text('[assignment]\ntitle = "T"\nmodule = "mod"\n')
+    (root / "assignment.toml").write_text(
+        '[assignment]\ntitle = "T"\nmodule = "mod"\n[tasks]\n"1.1" = "helper"\n"2.1" = "main"\n'
+    )
     (root / "mod.py").write_text(
         'def helper(x):\n    """Task 1.1: x + 1."""\n    raise NotImplementedError\n\n\n'
         'def main(x):\n    """Task 2.1: helper(x) * 2."""\n    raise NotImplementedError\n'

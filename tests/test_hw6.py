@@ -173,7 +173,8 @@ def test_worker_accuracy_equals_the_judge_reference_run_with_another_seed(zygote
     """The worker's training reproduces the judge's reference run bit for bit (so the calibration
     made judge-side holds), shown by an unreachable threshold with base seed 7."""
     spec = load_assignment(COURSE, "hw6")
-    spec = dataclasses.replace(spec, thresholds={**spec.thresholds, "min_test_accuracy": 1.01})
+    run = dataclasses.replace(spec.training(), min_accuracy=1.01)
+    spec = dataclasses.replace(spec, trainings={**spec.trainings, "": run})
     result = grade(spec, COURSE / "reference/hw6", course=COURSE, zygote=zygote, seed=7)
     assert lost_checks(result) == {ACCURACY}
     got, ref = re.search(
@@ -185,9 +186,8 @@ def test_worker_accuracy_equals_the_judge_reference_run_with_another_seed(zygote
 
 def test_training_over_its_time_budget_fails_naming_the_budget(zygote, tmp_path):
     spec = load_assignment(COURSE, "hw6")
-    spec = dataclasses.replace(
-        spec, thresholds={**spec.thresholds, "train_time_factor": 1.0, "train_time_floor_s": 0.5}
-    )
+    run = dataclasses.replace(spec.training(), time_factor=1.0, time_floor_s=0.5)
+    spec = dataclasses.replace(spec, trainings={**spec.trainings, "": run})
     sub = reference_with(
         "hw6",
         tmp_path,

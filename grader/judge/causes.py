@@ -32,23 +32,12 @@ class Structure:
     findings: list[str] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
     broken: bool = False  # does not parse: every check fails for that
+    methods: dict[str, str] = field(default_factory=dict)  # method name -> its class, if one
 
 
-def required_names(stub_files: list[Path]) -> list[str]:
-    """The stub's public top-level functions and classes: what checks call."""
-    names: list[str] = []
-    for path in stub_files:
-        try:
-            tree = ast.parse(path.read_text(), filename=str(path))
-        except (OSError, SyntaxError, ValueError):
-            continue
-        names += [
-            n.name
-            for n in tree.body
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-            and not n.name.startswith("_")
-        ]
-    return names
+def required_names(tasks: dict[str, tuple[str, ...]]) -> list[str]:
+    """The top-level names the tasks ask for (`Linear` for `Linear.forward`), in task order."""
+    return list(dict.fromkeys(n.split(".")[0] for names in tasks.values() for n in names))
 
 
 def defined_names(tree: ast.Module) -> set[str]:
@@ -86,8 +75,9 @@ def structure(spec: AssignmentSpec, sources: list[Path]) -> Structure:
         return found
     except (ValueError, RecursionError, MemoryError):
         return found
-    required = required_names([spec.root / f for f in spec.files])
+    required = required_names(spec.tasks)
     have = defined_names(tree)
+    found.methods = _methods(tree)
     missing = [n for n in required if n not in have]
     found.missing = set(missing)
     if required and len(missing) == len(required):
@@ -101,6 +91,17 @@ def structure(spec: AssignmentSpec, sources: list[Path]) -> Structure:
             f"{filename} does not define {what}: the checks that use it fail for that alone"
         )
     return found
+
+
+def _methods(tree: ast.Module) -> dict[str, str]:
+    """Each method name of the module's top-level classes -> its class (if only one has it)."""
+    owners: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            for m in node.body:
+                if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    owners[m.name] = "" if m.name in owners else node.name
+    return {m: c for m, c in owners.items() if c}
 
 
 def syntax_banner(filename: str, exc: SyntaxError) -> str:
@@ -124,7 +125,7 @@ def _looks_like(spec: AssignmentSpec, have: set[str]) -> str:
             other = load_spec(folder, spec.reference.parent / folder.name)
         except Exception:  # noqa: BLE001 - a broken neighbour says nothing about this file
             continue
-        names = required_names([folder / f for f in other.files])
+        names = required_names(other.tasks)
         if names and sum(n in have for n in names) * 2 >= len(names):
             return f"{other.id}'s {other.module}.py"
     return ""
@@ -150,7 +151,10 @@ def assign_causes(
             continue
         declared = contract.checks.get(c.id.split("[", 1)[0])
         needs = list(declared.needs) if declared else []
-        crossed = [contract.task_of(f) for f in frames.get(c.id, [])]
+        crossed = [
+            contract.task_of(f) or contract.task_of(found.methods.get(f, ""))
+            for f in frames.get(c.id, [])
+        ]
         for task in needs + crossed:
             if task and task != c.task and task in failing:
                 c.caused_by = task

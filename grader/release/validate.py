@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from grader.contract import stub_tasks
 from grader.course import assignment_ids, load_assignment
 from grader.errors import GraderError
 from grader.judge.runner import grade
@@ -43,7 +44,19 @@ class Validation:
 def check_metadata(spec: AssignmentSpec) -> list[str]:
     """Problems with the checks' declarations (`grader.contract`): a check without a task or
     points, an unknown task, a duplicate id, a check without a name; read statically."""
-    return spec.contract.problems + spec.contract.warnings
+    problems = spec.contract.problems + spec.contract.warnings
+    stub = [spec.root / f for f in spec.files]
+    try:
+        announced = stub_tasks([f for f in stub if f.is_file()])
+    except (OSError, SyntaxError, ValueError) as exc:
+        return [*problems, f"the stub does not parse: {exc}"]
+    if announced != spec.tasks:
+        differ = sorted(set(announced.items()) ^ set(spec.tasks.items()))
+        problems.append(
+            "the stub's 'Task N.M:' docstrings and assignment.toml's [tasks] differ: "
+            + "; ".join(f"{t} = {', '.join(n)}" for t, n in differ)
+        )
+    return problems
 
 
 def _first_line(text: str) -> str:
