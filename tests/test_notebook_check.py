@@ -101,7 +101,7 @@ def test_an_error_in_cell_3_is_reported_at_its_cell_and_line(grade_with, folder)
     console = Console(file=io.StringIO(), width=200)
     print_report(result, console)
     text = console.file.getvalue()
-    assert f"at work.ipynb, cell 3, line {line}" in text
+    assert f'"work.ipynb", cell 3, line {line}, in forward' in text  # its traceback says where
     assert "cell N is the N-th code cell from the top" in text
 
 
