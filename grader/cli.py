@@ -171,9 +171,9 @@ def check(
     if submission is not None and not submission.exists():
         raise GraderError(f"{submission}: no such file or folder")
     with Zygote() as zygote:  # starts importing torch now, while the judge does the same
-        from grader.judge.runner import grade
+        from grader.judge.answers import grade_cached
 
-        result = grade(
+        result = grade_cached(  # the reference's answers from the course's .grader-cache/
             spec,
             submission,
             course=root,

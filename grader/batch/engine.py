@@ -40,6 +40,7 @@ from grader.batch.records import (
 from grader.errors import ConfigError, SubmissionError
 from grader.intake import entries as intake
 from grader.intake.entries import Entry
+from grader.judge.replay import ReferenceSource, Tape
 from grader.outputs.gradebook import ClassSummary
 from grader.outputs.schema import GradeResult
 from grader.spec import AssignmentSpec
@@ -251,9 +252,18 @@ def failed(
 
 
 def grade_entry(
-    batch: Batch, entry: Entry, zygote, template: GradeResult, *, digest: str, config: str
+    batch: Batch,
+    entry: Entry,
+    zygote,
+    template: GradeResult,
+    *,
+    digest: str,
+    config: str,
+    references: ReferenceSource | None = None,
 ) -> Record:
-    """Grade one entry within its time budget (in a judge process; never raises)."""
+    """Grade one entry within its time budget (in a judge process; never raises).
+
+    `references`: the reference's recorded answers (`Answers.source`), or None: live."""
     from grader.judge.runner import grade
 
     budget = Budget(zygote, batch.timeout_s)
@@ -269,6 +279,7 @@ def grade_entry(
                     seed=batch.seed,
                     masks=batch.masks,
                     on_check=budget.on_check,
+                    references=references,
                 )
             except SubmissionError as exc:
                 problem = _clean(
@@ -307,6 +318,68 @@ def grade_entry(
         )
 
 
+ANSWERS_NAME = "reference-answers.json"  # in OUT, which no worker sees
+
+
+@dataclass
+class Answers:
+    """The reference's answers to every check for this batch: recorded once, before any
+    submission is graded, from the reference alone, and kept in OUT for the next run."""
+
+    batch: Batch
+    key: str = ""
+    tape: Tape | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def find(cls, batch: Batch) -> Answers:
+        """The kept recording when it is still valid (else a note on why it is not)."""
+        from grader.judge import answers
+
+        if not answers.has_reference(batch.spec):  # a release: its own tape, or none
+            return cls(batch)
+        found = cls(batch, key=answers.answers_key(batch.spec, seed=batch.seed))
+        try:
+            found.tape = answers.load(found.path, found.key)
+        except answers.AnswersError as exc:
+            if found.path.exists():
+                found.notes.append(f"{exc}: recording the reference's answers again")
+        return found
+
+    @property
+    def path(self) -> Path:
+        return self.batch.out / ANSWERS_NAME
+
+    def template(self, zygote) -> GradeResult:
+        """Grade the stub (or, to record the answers, the reference): the list of checks,
+        a warm judge, and what the sandbox could do."""
+        from grader.judge import answers
+        from grader.judge.runner import grade
+
+        b = self.batch
+        if self.key and self.tape is None:
+            self.tape, text, result = answers.record(
+                b.spec, course=b.course, zygote=zygote, seed=b.seed, key=self.key, masks=b.masks
+            )
+            write_atomic(self.path, text)
+            return result
+        return grade(
+            b.spec,
+            None,
+            course=b.course,
+            zygote=zygote,
+            seed=b.seed,
+            masks=b.masks,
+            references=self.source,
+        )
+
+    @property
+    def source(self) -> ReferenceSource | None:
+        from grader.judge import answers
+
+        return None if self.tape is None else answers.follow(self.batch.spec, self.tape)
+
+
 @dataclass
 class BatchOutcome:
     """What a run did: every entry's record (sorted by id) and what was reused."""
@@ -328,6 +401,8 @@ def run_batch(
 
     config = config_hash(batch.spec, seed=batch.seed, timeout_s=batch.timeout_s)
     work = plan(batch, config)
+    answers = Answers.find(batch) if work.todo else Answers(batch)
+    work.problems += answers.notes
     batch.results_dir.mkdir(parents=True, exist_ok=True)
     on_start(work)
     if work.todo:
@@ -337,16 +412,8 @@ def run_batch(
             )  # judges' temp folders, even killed ones
             os.chmod(scratch, 0o711)  # workers' users pass through to their own folder, cannot list
             try:
-                from grader.judge.runner import grade
-
-                template = grade(
-                    batch.spec,
-                    None,
-                    course=batch.course,
-                    zygote=pool.zygotes[0],
-                    seed=batch.seed,
-                    masks=batch.masks,
-                )  # lists the checks, warms up, and shows what the sandbox could do
+                template = answers.template(pool.zygotes[0])
+                references = answers.source
                 refuse_unsandboxed(template.sandbox_notes, allowed=batch.allow_unsandboxed)
 
                 def finish(record: Record) -> None:
@@ -372,7 +439,13 @@ def run_batch(
                 def judge(entry: Entry, zygote) -> None:  # in a fork
                     tempfile.tempdir = scratch
                     record = grade_entry(
-                        batch, entry, zygote, template, digest=work.digests[entry.id], config=config
+                        batch,
+                        entry,
+                        zygote,
+                        template,
+                        digest=work.digests[entry.id],
+                        config=config,
+                        references=references,
                     )
                     save_record(batch.result_path(entry.id), record)
 

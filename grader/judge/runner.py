@@ -27,10 +27,11 @@ torch.set_num_threads(1)  # deterministic, and the same conditions as the worker
 
 
 def secret_paths(course: Path) -> list[str]:
-    """Folders student code must not read: reference solutions, checks, the grader's tests."""
+    """Folders student code must not read: reference solutions, checks, the grader's tests,
+    the recorded reference answers."""
     return [
         str(course / name)
-        for name in ("reference", "assignments", "tests")
+        for name in ("reference", "assignments", "tests", ".grader-cache")
         if (course / name).exists()
     ]
 
