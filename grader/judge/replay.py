@@ -552,7 +552,9 @@ class Tape:
                 found = tape.get("format") if isinstance(tape, dict) else None
                 raise ValueError(f"format {found!r}, expected {TAPE_FORMAT}")
             checks = tape["checks"]
-            if not isinstance(checks, dict) or not all(isinstance(v, list) for v in checks.values()):
+            if not isinstance(checks, dict) or not all(
+                isinstance(v, list) for v in checks.values()
+            ):
                 raise ValueError("its checks are not lists of events")
             return cls(
                 seed=int(tape["seed"]),
