@@ -7,8 +7,8 @@ import tempfile
 
 import pytest
 import torch
-
 from conftest import COURSE, reference_with, without_durations
+
 from grader.course import load_assignment
 from grader.judge import answers
 from grader.judge.replay import Follow, Recording, Tape
@@ -136,9 +136,7 @@ def test_the_key_changes_with_the_reference_the_checks_and_the_seed(tmp_path):
 
 
 @pytest.mark.slow
-def test_check_records_once_replays_the_same_result_and_rebuilds_a_corrupt_cache(
-    zygote, tmp_path
-):
+def test_check_records_once_replays_the_same_result_and_rebuilds_a_corrupt_cache(zygote, tmp_path):
     course = tempfile.mkdtemp(dir=COURSE.parent)
     try:
         for part in ("assignments/hw1", "reference/hw1"):
