@@ -289,6 +289,13 @@ def validate_cmd(assignments: tuple[str, ...], seeds: int, course: Path | None) 
     help="Grade even where the sandbox is degraded (not root, no namespaces): submissions "
     "could then read the reference and each other's work.",
 )
+@click.option(
+    "--scheduler",
+    default="",
+    metavar="tcp://HOST:PORT|local[:N]",
+    help="Grade on a Dask cluster (pip install 'grader[cluster]'): a running scheduler, or "
+    "local:N for a LocalCluster of N worker processes here.",
+)
 @course_option
 def grade_cmd(
     assignment: str,
@@ -299,6 +306,7 @@ def grade_cmd(
     force: bool,
     seed: int | None,
     allow_unsandboxed: bool,
+    scheduler: str,
     course: Path | None,
 ) -> None:
     """Grade every submission in SUBMISSIONS: a gradebook, feedback, a class summary.
@@ -320,6 +328,7 @@ def grade_cmd(
       grader grade hw1 submissions/
       grader grade hw1 submissions/ --out gradebook/hw1 -j 8 --timeout 120
       grader grade hw1 submissions/ --force
+      grader grade hw1 submissions/ --scheduler tcp://10.0.0.5:8786
     """
     from grader.batch.engine import Batch, grade_folder
     from grader.course import load_assignment
@@ -335,5 +344,6 @@ def grade_cmd(
         seed=seed,
         force=force,
         allow_unsandboxed=allow_unsandboxed,
+        scheduler=scheduler,
     )
     sys.exit(grade_folder(batch, Console()))

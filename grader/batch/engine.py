@@ -59,6 +59,7 @@ class Batch:
     seed: int
     force: bool = False
     allow_unsandboxed: bool = False  # grade even where the sandbox is degraded
+    scheduler: str = ""  # a Dask scheduler (tcp://HOST:PORT, local[:N]); "" grades here
 
     @classmethod
     def create(
@@ -73,6 +74,7 @@ class Batch:
         seed: int | None,
         force: bool,
         allow_unsandboxed: bool = False,
+        scheduler: str = "",
     ) -> Batch:
         """Resolve and check the folders; defaults: out ./grades/<id>, jobs = cores."""
         submissions = submissions.resolve()
@@ -90,6 +92,7 @@ class Batch:
             seed=spec.seed if seed is None else seed,
             force=force,
             allow_unsandboxed=allow_unsandboxed,
+            scheduler=scheduler,
         )
 
     @property
@@ -264,33 +267,81 @@ def grade_entry(
     """Grade one entry within its time budget (in a judge process; never raises).
 
     `references`: the reference's recorded answers (`Answers.source`), or None: live."""
+    try:
+        files, notes = read_entry(entry, batch.spec)
+    except SubmissionError as exc:
+        return failed(entry, template, "unreadable", str(exc), digest=digest, config=config)
+    with tempfile.TemporaryDirectory(prefix="grader-intake-") as tmp:
+        return grade_hand_in(
+            batch,
+            entry,
+            files,
+            notes,
+            zygote,
+            template,
+            digest=digest,
+            config=config,
+            references=references,
+            tmp=Path(tmp),
+        )
+
+
+def read_entry(entry: Entry, spec: AssignmentSpec) -> tuple[dict[str, bytes], list[str]]:
+    """What is graded of `entry`: its files by relative path, and notes for the student
+    (SubmissionError when it cannot be read). Nothing runs."""
+    with tempfile.TemporaryDirectory(prefix="grader-intake-") as tmp:
+        try:
+            path, notes = intake.unpack(entry, spec, Path(tmp))
+        except SubmissionError as exc:
+            where = {str(Path(tmp) / "submission"): entry.name, str(entry.path): entry.name}
+            raise SubmissionError(_clean(str(exc), {**where, tmp: entry.name})) from None
+        files = {
+            str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
+        }
+    return files, notes
+
+
+def grade_hand_in(
+    batch: Batch,
+    entry: Entry,
+    files: dict[str, bytes],
+    notes: list[str],
+    zygote,
+    template: GradeResult,
+    *,
+    digest: str,
+    config: str,
+    references: ReferenceSource | None,
+    tmp: Path,
+) -> Record:
+    """Grade what `read_entry` found of `entry`, written under the empty folder `tmp`, within
+    its time budget (in a judge process, here or on a cluster's worker; never raises)."""
     from grader.judge.runner import grade
 
     budget = Budget(zygote, batch.timeout_s)
     try:
-        with tempfile.TemporaryDirectory(prefix="grader-intake-") as tmp:
-            try:
-                path, notes = intake.unpack(entry, batch.spec, Path(tmp))
-                result = grade(
-                    batch.spec,
-                    path,
-                    course=batch.course,
-                    zygote=budget,
-                    seed=batch.seed,
-                    masks=batch.masks,
-                    on_check=budget.on_check,
-                    references=references,
-                )
-            except SubmissionError as exc:
-                problem = _clean(
-                    str(exc),
-                    {
-                        str(Path(tmp) / "submission"): entry.name,
-                        str(entry.path): entry.name,
-                        tmp: entry.name,
-                    },
-                )
-                return failed(entry, template, "unreadable", problem, digest=digest, config=config)
+        path = tmp / "submission"
+        for rel, data in files.items():
+            (path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (path / rel).write_bytes(data)
+        path.mkdir(exist_ok=True)
+        try:
+            result = grade(
+                batch.spec,
+                path,
+                course=batch.course,
+                zygote=budget,
+                seed=batch.seed,
+                masks=batch.masks,
+                on_check=budget.on_check,
+                references=references,
+            )
+        except SubmissionError as exc:
+            budget.cancel()
+            problem = _clean(
+                str(exc), {str(path): entry.name, str(entry.path): entry.name, str(tmp): entry.name}
+            )
+            return failed(entry, template, "unreadable", problem, digest=digest, config=config)
         status, error = budget.settle(result)
         result.submission = entry.name
         return Record(
@@ -405,7 +456,17 @@ def run_batch(
     work.problems += answers.notes
     batch.results_dir.mkdir(parents=True, exist_ok=True)
     on_start(work)
-    if work.todo:
+    if work.todo and batch.scheduler:  # each entry a task on a Dask cluster: grader.cluster
+        from grader.batch.cluster import run_on_cluster
+
+        def save(record: Record) -> None:
+            save_record(batch.result_path(record.id), record)
+            on_record(record)
+
+        run_on_cluster(
+            batch, work.todo, work.digests, config, finish=save, failed=failed, tick=tick
+        )
+    elif work.todo:
         with JudgePool(min(batch.jobs, len(work.todo))) as pool:  # zygotes import torch meanwhile
             scratch = tempfile.mkdtemp(
                 prefix="grader-batch-"
