@@ -23,6 +23,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -74,8 +75,6 @@ def unpack_course(data: bytes, sha: str, base: Path) -> Path:
     try:
         staging.rename(target)
     except OSError:  # another worker process on this machine was first
-        import shutil
-
         shutil.rmtree(staging, ignore_errors=True)
     return target
 
@@ -204,7 +203,12 @@ def run_on_cluster(
 
     client, cluster = _client(batch.scheduler)
     try:
-        setup = {"assignment": batch.spec.id, "seed": batch.seed, "timeout_s": batch.timeout_s}
+        setup = {
+            "assignment": batch.spec.id,
+            "seed": batch.seed,
+            "timeout_s": batch.timeout_s,
+            "allow_unsandboxed": batch.allow_unsandboxed,
+        }
         plugin = CourseJudge(
             course_archive(batch.course, batch.spec.id), {**setup, "config": config}
         )
@@ -255,7 +259,7 @@ def run_on_cluster(
 
 def serve() -> None:
     """The judge process a `CourseJudge` starts: JSON lines on stdin, one reply each."""
-    from grader.batch.engine import Answers, Batch, config_hash
+    from grader.batch.engine import Answers, Batch, config_hash, refuse_unsandboxed
     from grader.batch.pool import JudgePool
     from grader.course import load_assignment
 
@@ -267,31 +271,42 @@ def serve() -> None:
     scratch = work / "scratch"  # the forks' temp folders: workers pass through, cannot list
     scratch.mkdir(mode=0o711)
     os.chmod(work, 0o711)
-    course = Path(setup["course"])
-    spec = load_assignment(course, setup["assignment"])
-    batch = Batch(
-        spec=spec,
-        course=course,
-        submissions=work / "in",
-        out=work / "out",
-        jobs=1,
-        timeout_s=float(setup["timeout_s"]),
-        seed=int(setup["seed"]),
-        force=True,
-    )
-    if config_hash(spec, seed=batch.seed, timeout_s=batch.timeout_s) != setup["config"]:
-        out.write(json.dumps({"error": "this worker's copy of the course differs"}) + "\n")
-        return
-    with JudgePool(1) as pool:
-        answers = Answers.find(batch)
-        template = answers.template(pool.zygotes[0])
-        references = answers.source
-        out.write(json.dumps({"template": template.to_dict()}) + "\n")
-        out.flush()
-        for line in sys.stdin:
-            record = _grade_one(batch, pool, template, references, scratch, json.loads(line))
-            out.write(json.dumps(record.to_dict()) + "\n")
+    try:
+        course = Path(setup["course"])
+        spec = load_assignment(course, setup["assignment"])
+        batch = Batch(
+            spec=spec,
+            course=course,
+            submissions=work / "in",
+            out=work / "out",
+            jobs=1,
+            timeout_s=float(setup["timeout_s"]),
+            seed=int(setup["seed"]),
+            force=True,
+        )
+        if config_hash(spec, seed=batch.seed, timeout_s=batch.timeout_s) != setup["config"]:
+            out.write(json.dumps({"error": "this worker's copy of the course differs"}) + "\n")
+            return
+        with JudgePool(1) as pool:
+            answers = Answers.find(batch)
+            template = answers.template(pool.zygotes[0])
+            references = answers.source
+            try:
+                refuse_unsandboxed(template.sandbox_notes, allowed=setup["allow_unsandboxed"])
+            except ConfigError as exc:
+                out.write(json.dumps({"error": f"on a worker: {exc}"}) + "\n")
+                return
+            out.write(json.dumps({"template": template.to_dict()}) + "\n")
             out.flush()
+            for line in sys.stdin:
+                record = _grade_one(batch, pool, template, references, scratch, json.loads(line))
+                try:
+                    out.write(json.dumps(record.to_dict()) + "\n")
+                    out.flush()
+                except BrokenPipeError:  # the Dask worker is gone; Dask runs the task elsewhere
+                    return
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _grade_one(
