@@ -146,6 +146,8 @@ def assert_close(
         got.detach().to(torch.float64 if not got.is_complex() else torch.complex128),
         expected.detach().to(torch.float64 if not expected.is_complex() else torch.complex128),
     )
+    if bool(((g - e).abs() <= tol.atol + tol.rtol * e.abs()).all()):
+        return  # isclose's own test, finite values only: the common case, half the time
     bad = ~torch.isclose(g, e, rtol=tol.rtol, atol=tol.atol, equal_nan=True)
     if not bool(bad.any()):
         return

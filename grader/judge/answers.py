@@ -107,6 +107,7 @@ def record(
     key: str,
     masks: Sequence[str] = (),
     data_dir: str | None = None,
+    keep_checks: bool = False,
 ) -> tuple[Tape, str, GradeResult]:
     """Grade the reference as the submission while recording its answers in the judge.
 
@@ -123,6 +124,7 @@ def record(
         masks=masks,
         data_dir=data_dir,
         references=recording,
+        keep_checks=keep_checks,
     )
     text = recording.to_text(seed=seed, key=key)
     return Tape.parse(text), text, result

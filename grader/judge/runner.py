@@ -47,8 +47,12 @@ def grade(
     data_dir: str | None = None,
     references: ReferenceSource | None = None,
     on_check: Callable[[CheckResult], None] | None = None,
+    keep_checks: bool = False,
 ) -> GradeResult:
     """Grade `submission` (default: the assignment's stub) against `spec`'s checks.
+
+    `keep_checks`: leave the check modules imported, for the forks of a batch's judge that
+    grade the same checks next (pytest then collects them without importing them again).
 
     `on_check(check_result)`, if given, is called as each check finishes (e.g. by a batch).
 
@@ -78,7 +82,7 @@ def grade(
             spec, session, base_seed, data_dir=data_dir, references=references, on_check=on_check
         )
         try:
-            _run_pytest(spec, plugin)
+            _run_pytest(spec, plugin, keep_checks=keep_checks)
         finally:
             output = session.close()
     finally:
@@ -106,7 +110,7 @@ def grade(
     )
 
 
-def _run_pytest(spec: AssignmentSpec, plugin: GraderPlugin) -> None:
+def _run_pytest(spec: AssignmentSpec, plugin: GraderPlugin, *, keep_checks: bool) -> None:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no third-party plugin reorders or skips
     args = [
         str(spec.checks_dir),
@@ -120,6 +124,10 @@ def _run_pytest(spec: AssignmentSpec, plugin: GraderPlugin) -> None:
         "no:terminal",
         "-p",
         "no:stepwise",
+        "-p",  # it runs gc.collect() at the end of each session: 0.1-0.3 s a submission
+        "no:unraisableexception",
+        "-p",
+        "no:threadexception",
         "--import-mode=importlib",
     ]
     before = set(sys.modules)
@@ -132,7 +140,7 @@ def _run_pytest(spec: AssignmentSpec, plugin: GraderPlugin) -> None:
             )
     finally:
         for name in (
-            set(sys.modules) - before
+            set(sys.modules) - before if not keep_checks else ()
         ):  # check modules of one run must not leak into the next
             if not name.startswith(
                 ("torch", "numpy", "sklearn", "scipy", "grader", "_pytest", "pytest")
