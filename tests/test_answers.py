@@ -110,10 +110,10 @@ def test_a_corrupt_or_foreign_recording_is_refused_with_the_reason(tmp_path):
     path = tmp_path / "hw1-x.json"
     path.write_text("{not json")
     with pytest.raises(answers.AnswersError, match="not a recording of the reference's answers"):
-        answers.load(path, "k")
+        answers.load_tape(path, "k")
     path.write_text(Recording(object()).to_text(seed=1, key="other"))  # type: ignore[arg-type]
     with pytest.raises(answers.AnswersError, match="recorded for another reference"):
-        answers.load(path, "k")
+        answers.load_tape(path, "k")
 
 
 def test_the_key_changes_with_the_reference_the_checks_and_the_seed(tmp_path):
@@ -158,6 +158,6 @@ def test_check_records_once_replays_the_same_result_and_rebuilds_a_corrupt_cache
         third = answers.grade_cached(spec, buggy, course=root, zygote=zygote)
         assert scores(third) == scores(live)
         assert any("not a recording" in n and "recorded again" in n for n in third.notes)
-        assert answers.load(cached, answers.answers_key(spec, seed=spec.seed)).checks
+        assert answers.load_tape(cached, answers.answers_key(spec, seed=spec.seed)).checks
     finally:
         shutil.rmtree(course)

@@ -257,7 +257,7 @@ def run_on_cluster(
             cluster.close()
 
 
-def serve() -> None:
+def serve_judge() -> None:
     """The judge process a `CourseJudge` starts: JSON lines on stdin, one reply each."""
     from grader.batch.engine import Answers, Batch, config_hash, refuse_unsandboxed
     from grader.batch.pool import JudgePool
@@ -364,4 +364,4 @@ def _grade_one(
 
 
 if __name__ == "__main__":
-    serve()
+    serve_judge()

@@ -391,7 +391,7 @@ class Answers:
             return cls(batch)
         found = cls(batch, key=answers.answers_key(batch.spec, seed=batch.seed))
         try:
-            found.tape = answers.load(found.path, found.key)
+            found.tape = answers.load_tape(found.path, found.key)
         except answers.AnswersError as exc:
             if found.path.exists():
                 found.notes.append(f"{exc}: recording the reference's answers again")

@@ -81,7 +81,7 @@ def answers_key(spec: AssignmentSpec, *, seed: int, data_dir: str | None = None)
     return h.hexdigest()
 
 
-def load(path: Path, key: str) -> Tape:
+def load_tape(path: Path, key: str) -> Tape:
     """The recording at `path` made for `key`; AnswersError when it is missing or unusable."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -167,7 +167,7 @@ def grade_cached(
     path = cache_path(course, spec, key)
     notes: list[str] = []
     try:
-        tape = load(path, key)
+        tape = load_tape(path, key)
     except AnswersError as exc:
         if path.exists():
             notes.append(f"{exc}: ignored, and recorded again")
