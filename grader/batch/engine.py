@@ -1,8 +1,10 @@
 """`grader grade`: a folder of submissions graded in parallel, streamed to disk, resumable.
 
-The batch process imports torch, pytest and the grader once and grades the assignment's
-stub (which lists the checks and warms every import); each submission is then graded
-in a fork of it (`grader.pool`) within a wall-clock budget (`grader.budget`). Each
+The batch process imports torch, pytest and the grader once and grades the reference while
+recording its answers to every check (`Answers`; or, when OUT holds a recording with the
+same key, the stub), which lists the checks and warms every import; each submission is then
+graded in a fork of it (`grader.pool`), replaying those answers, within a wall-clock budget
+(`grader.budget`); with `--scheduler`, on a Dask cluster instead (`grader.batch.cluster`). Each
 result goes to `OUT/results/<name>.json` (`records.file_stem`: safe for any id)
 atomically as soon as it is known; a re-run keeps the results whose submission and
 grading set-up are unchanged (content hashes) and grades the rest. The gradebook files
