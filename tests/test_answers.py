@@ -1,7 +1,6 @@
 """The reference's answers recorded once and followed: exact replay, live catch-up, the cache."""
 
 import importlib.util
-import json
 import shutil
 import tempfile
 
@@ -45,7 +44,7 @@ def tape_of(module, check, run):
     recording = Recording(module, live_fallback=True)
     torch.manual_seed(1)
     run(recording.for_check(check))
-    return Tape.parse(recording.to_text(seed=1, key="k"))
+    return Tape.parse(recording.to_bytes(seed=1, key="k"))
 
 
 def scale_then(x_then):
@@ -111,7 +110,7 @@ def test_a_corrupt_or_foreign_recording_is_refused_with_the_reason(tmp_path):
     path.write_text("{not json")
     with pytest.raises(answers.AnswersError, match="not a recording of the reference's answers"):
         answers.load_tape(path, "k")
-    path.write_text(Recording(object()).to_text(seed=1, key="other"))  # type: ignore[arg-type]
+    path.write_bytes(Recording(object()).to_bytes(seed=1, key="other"))  # type: ignore[arg-type]
     with pytest.raises(answers.AnswersError, match="recorded for another reference"):
         answers.load_tape(path, "k")
 
@@ -147,7 +146,7 @@ def test_check_records_once_replays_the_same_result_and_rebuilds_a_corrupt_cache
         live = grade(spec, buggy, course=root, zygote=zygote)
         first = answers.grade_cached(spec, buggy, course=root, zygote=zygote)
         (cached,) = (root / answers.CACHE_DIR / "answers").glob("hw1-*.json")
-        assert json.loads(cached.read_text())["key"] == answers.answers_key(spec, seed=spec.seed)
+        assert Tape.parse(cached.read_bytes()).key == answers.answers_key(spec, seed=spec.seed)
         second = answers.grade_cached(spec, buggy, course=root, zygote=zygote)
 
         def scores(result):

@@ -411,7 +411,7 @@ class Answers:
 
         b = self.batch
         if self.key and self.tape is None:
-            self.tape, text, result = answers.record(
+            self.tape, data, result = answers.record(
                 b.spec,
                 course=b.course,
                 zygote=zygote,
@@ -420,7 +420,7 @@ class Answers:
                 masks=b.masks,
                 keep_checks=True,
             )
-            write_atomic(self.path, text)
+            write_atomic(self.path, data)
             return result
         return grade(
             b.spec,

@@ -84,14 +84,14 @@ def answers_key(spec: AssignmentSpec, *, seed: int, data_dir: str | None = None)
 def load_tape(path: Path, key: str) -> Tape:
     """The recording at `path` made for `key`; AnswersError when it is missing or unusable."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise AnswersError(f"{path}: no recording yet") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise AnswersError(f"{path}: cannot read this recording ({exc})") from None
     try:
-        tape = Tape.parse(text)
-    except ValueError as exc:
+        tape = Tape.parse(data)
+    except (ValueError, UnicodeDecodeError) as exc:
         raise AnswersError(f"{path}: not a recording of the reference's answers ({exc})") from None
     if tape.key != key:
         raise AnswersError(f"{path}: recorded for another reference, checks or set-up")
@@ -108,10 +108,10 @@ def record(
     masks: Sequence[str] = (),
     data_dir: str | None = None,
     keep_checks: bool = False,
-) -> tuple[Tape, str, GradeResult]:
+) -> tuple[Tape, bytes, GradeResult]:
     """Grade the reference as the submission while recording its answers in the judge.
 
-    Returns the tape, its text (to store) and the reference's own result."""
+    Returns the tape, its bytes (to store) and the reference's own result."""
     from grader.judge.runner import grade
 
     recording = Recording(load_reference(spec), live_fallback=True)
@@ -126,8 +126,8 @@ def record(
         references=recording,
         keep_checks=keep_checks,
     )
-    text = recording.to_text(seed=seed, key=key)
-    return Tape.parse(text), text, result
+    data = recording.to_bytes(seed=seed, key=key)
+    return Tape.parse(data), data, result
 
 
 def follow(spec: AssignmentSpec, tape: Tape) -> Follow:
@@ -172,16 +172,16 @@ def grade_cached(
         if path.exists():
             notes.append(f"{exc}: ignored, and recorded again")
         if submission is not None and submission.resolve() == spec.reference.resolve():
-            tape, text, result = record(
+            tape, data, result = record(
                 spec, course=course, zygote=zygote, seed=base_seed, key=key, data_dir=data_dir
             )
-            notes += _store(path, text)
+            notes += _store(path, data)
             result.notes += notes
             return result
-        tape, text, _ = record(
+        tape, data, _ = record(
             spec, course=course, zygote=zygote, seed=base_seed, key=key, data_dir=data_dir
         )
-        notes += _store(path, text)
+        notes += _store(path, data)
     source = follow(spec, tape)
     source.notes += notes
     return grade(
@@ -195,14 +195,14 @@ def grade_cached(
     )
 
 
-def _store(path: Path, text: str) -> list[str]:
+def _store(path: Path, data: bytes) -> list[str]:
     """Write the recording; the notes to show when it could not be kept."""
     try:
         ignore = path.parents[1] / ".gitignore"
         if not ignore.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(ignore, "*\n")  # the cache never lands in the course's repository
-        write_atomic(path, text)
+        write_atomic(path, data)
         _remove_others(path)
     except (GraderError, OSError) as exc:
         return [f"the reference's answers were not kept ({exc}); the next check records them again"]
