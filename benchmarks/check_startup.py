@@ -3,7 +3,8 @@
 
     python benchmarks/check_startup.py [--repeat 5]
 
-Prints the median of each and their ratio (target: below 2x).
+Prints the median of each and their ratio (target: within 1.3x). The first, untimed check
+warms the course's .grader-cache/ (the reference's recorded answers), as any second check.
 """
 
 from __future__ import annotations
@@ -41,14 +42,14 @@ def main() -> None:
         floor.append(wall(floor_cmd))
         check.append(wall(check_cmd))
     f, c = statistics.median(floor), statistics.median(check)
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the end")
     print(
         f"python -c 'import torch'               median {f:.2f} s  (runs: {', '.join(f'{x:.2f}' for x in floor)})"
     )
     print(
         f"grader check hw1 --submission ref/hw1  median {c:.2f} s  (runs: {', '.join(f'{x:.2f}' for x in check)})"
     )
-    print(f"ratio: {c / f:.2f}x the import-torch floor (target < 2x)")
+    print(f"ratio: {c / f:.2f}x the import-torch floor (target <= 1.3x)")
 
 
 if __name__ == "__main__":

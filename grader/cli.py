@@ -205,11 +205,11 @@ def check_cmd(
             f"{spec.id} has no task {unknown[0]} (its tasks: {', '.join(spec.contract.tasks)})"
         )
     with Zygote() as zygote:  # starts importing torch now, while the judge does the same
-        from grader.judge.runner import grade
+        from grader.judge.answers import grade_cached
         from grader.outputs.deliver import deliver, exit_status
 
         def run() -> int:
-            result = grade(
+            result = grade_cached(  # the reference's answers from the course's .grader-cache/
                 spec,
                 submission,
                 course=root,
@@ -374,6 +374,13 @@ def validate_cmd(assignments: tuple[str, ...], seeds: int, course: Path | None) 
     is_flag=True,
     help="Also compare the submissions pairwise: OUT/similarity/ (see `grader similarity`).",
 )
+@click.option(
+    "--scheduler",
+    default="",
+    metavar="tcp://HOST:PORT|local[:N]",
+    help="Grade on a Dask cluster (pip install 'grader[cluster]'): a running scheduler, or "
+    "local:N for a LocalCluster of N worker processes here.",
+)
 @course_option
 def grade_cmd(
     assignment: str,
@@ -390,6 +397,7 @@ def grade_cmd(
     lms_column: str | None,
     lms_id: str | None,
     similarity: bool,
+    scheduler: str,
     course: Path | None,
 ) -> None:
     """Grade every submission in SUBMISSIONS: a gradebook, feedback, a class summary.
@@ -419,6 +427,7 @@ def grade_cmd(
       grader grade hw1 submissions/ --lms canvas --roster canvas-export.csv
       grader grade hw1 submissions/ --lms moodle --roster moodle.csv --lms-column "HW 1"
       grader grade hw1 submissions/ --similarity
+      grader grade hw1 submissions/ --scheduler tcp://10.0.0.5:8786
     """
     from grader.batch.engine import EXIT_INTERRUPTED, Batch, grade_folder
     from grader.course import load_assignment
@@ -445,6 +454,7 @@ def grade_cmd(
         force=force,
         allow_unsandboxed=allow_unsandboxed,
         lms=export,
+        scheduler=scheduler,
     )
     status = grade_folder(batch, Console())
     if similarity and status != EXIT_INTERRUPTED:

@@ -1,8 +1,10 @@
 """`grader grade`: a folder of submissions graded in parallel, streamed to disk, resumable.
 
-The batch process imports torch, pytest and the grader once and grades the assignment's
-stub (which lists the checks and warms every import); each submission is then graded
-in a fork of it (`grader.pool`) within a wall-clock budget (`grader.budget`). Each
+The batch process imports torch, pytest and the grader once and grades the reference while
+recording its answers to every check (`Answers`; or, when OUT holds a recording with the
+same key, the stub), which lists the checks and warms every import; each submission is then
+graded in a fork of it (`grader.pool`), replaying those answers, within a wall-clock budget
+(`grader.budget`); with `--scheduler`, on a Dask cluster instead (`grader.batch.cluster`). Each
 result goes to `OUT/results/<name>.json` (`records.file_stem`: safe for any id)
 atomically as soon as it is known; a re-run keeps the results whose submission and
 grading set-up are unchanged (content hashes) and grades the rest. The gradebook files
@@ -40,6 +42,7 @@ from grader.batch.records import (
 from grader.errors import ConfigError, SubmissionError
 from grader.intake import entries as intake
 from grader.intake.entries import Entry
+from grader.judge.replay import ReferenceSource, Tape
 from grader.outputs.gradebook import ClassSummary
 from grader.outputs.lms import LmsExport, LmsOutcome, print_export, write_export
 from grader.outputs.schema import GradeResult
@@ -60,6 +63,7 @@ class Batch:
     force: bool = False
     allow_unsandboxed: bool = False  # grade even where the sandbox is degraded
     lms: LmsExport | None = None  # also write the gradebook as this LMS imports it
+    scheduler: str = ""  # a Dask scheduler (tcp://HOST:PORT, local[:N]); "" grades here
 
     @classmethod
     def create(
@@ -75,6 +79,7 @@ class Batch:
         force: bool,
         allow_unsandboxed: bool = False,
         lms: LmsExport | None = None,
+        scheduler: str = "",
     ) -> Batch:
         """Resolve and check the folders; defaults: out ./grades/<id>, jobs = cores."""
         submissions = submissions.resolve()
@@ -93,6 +98,7 @@ class Batch:
             force=force,
             allow_unsandboxed=allow_unsandboxed,
             lms=lms,
+            scheduler=scheduler,
         )
 
     @property
@@ -255,35 +261,93 @@ def failed(
 
 
 def grade_entry(
-    batch: Batch, entry: Entry, zygote, template: GradeResult, *, digest: str, config: str
+    batch: Batch,
+    entry: Entry,
+    zygote,
+    template: GradeResult,
+    *,
+    digest: str,
+    config: str,
+    references: ReferenceSource | None = None,
 ) -> Record:
-    """Grade one entry within its time budget (in a judge process; never raises)."""
+    """Grade one entry within its time budget (in a judge process; never raises).
+
+    `references`: the reference's recorded answers (`Answers.source`), or None: live."""
+    try:
+        files, notes = read_entry(entry, batch.spec)
+    except SubmissionError as exc:
+        return failed(entry, template, "unreadable", str(exc), digest=digest, config=config)
+    with tempfile.TemporaryDirectory(prefix="grader-intake-") as tmp:
+        return grade_hand_in(
+            batch,
+            entry,
+            files,
+            notes,
+            zygote,
+            template,
+            digest=digest,
+            config=config,
+            references=references,
+            tmp=Path(tmp),
+        )
+
+
+def read_entry(entry: Entry, spec: AssignmentSpec) -> tuple[dict[str, bytes], list[str]]:
+    """What is graded of `entry`: its files by relative path, and notes for the student
+    (SubmissionError when it cannot be read). Nothing runs."""
+    with tempfile.TemporaryDirectory(prefix="grader-intake-") as tmp:
+        try:
+            path, notes = intake.unpack(entry, spec, Path(tmp))
+        except SubmissionError as exc:
+            where = {str(Path(tmp) / "submission"): entry.name, str(entry.path): entry.name}
+            raise SubmissionError(_clean(str(exc), {**where, tmp: entry.name})) from None
+        files = {
+            str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
+        }
+    return files, notes
+
+
+def grade_hand_in(
+    batch: Batch,
+    entry: Entry,
+    files: dict[str, bytes],
+    notes: list[str],
+    zygote,
+    template: GradeResult,
+    *,
+    digest: str,
+    config: str,
+    references: ReferenceSource | None,
+    tmp: Path,
+) -> Record:
+    """Grade what `read_entry` found of `entry`, written under the empty folder `tmp`, within
+    its time budget (in a judge process, here or on a cluster's worker; never raises)."""
     from grader.judge.runner import grade
 
     budget = Budget(zygote, batch.timeout_s)
     try:
-        with tempfile.TemporaryDirectory(prefix="grader-intake-") as tmp:
-            try:
-                path, notes = intake.unpack(entry, batch.spec, Path(tmp))
-                result = grade(
-                    batch.spec,
-                    path,
-                    course=batch.course,
-                    zygote=budget,
-                    seed=batch.seed,
-                    masks=batch.masks,
-                    on_check=budget.on_check,
-                )
-            except SubmissionError as exc:
-                problem = _clean(
-                    str(exc),
-                    {
-                        str(Path(tmp) / "submission"): entry.name,
-                        str(entry.path): entry.name,
-                        tmp: entry.name,
-                    },
-                )
-                return failed(entry, template, "unreadable", problem, digest=digest, config=config)
+        path = tmp / "submission"
+        for rel, data in files.items():
+            (path / rel).parent.mkdir(parents=True, exist_ok=True)
+            (path / rel).write_bytes(data)
+        path.mkdir(exist_ok=True)
+        try:
+            result = grade(
+                batch.spec,
+                path,
+                course=batch.course,
+                zygote=budget,
+                seed=batch.seed,
+                masks=batch.masks,
+                on_check=budget.on_check,
+                references=references,
+            )
+        except SubmissionError as exc:
+            budget.cancel()
+            problem = _clean(
+                str(exc), {str(path): entry.name, str(entry.path): entry.name, str(tmp): entry.name}
+            )
+            return failed(entry, template, "unreadable", problem, digest=digest, config=config)
         status, error = budget.settle(result)
         result.submission = entry.name
         return Record(
@@ -311,6 +375,75 @@ def grade_entry(
         )
 
 
+ANSWERS_NAME = "reference-answers.json"  # in OUT, which no worker sees
+
+
+@dataclass
+class Answers:
+    """The reference's answers to every check for this batch: recorded once, before any
+    submission is graded, from the reference alone, and kept in OUT for the next run."""
+
+    batch: Batch
+    key: str = ""
+    tape: Tape | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def find(cls, batch: Batch) -> Answers:
+        """The kept recording when it is still valid (else a note on why it is not)."""
+        from grader.judge import answers
+
+        if not answers.has_reference(batch.spec):  # a release: its own tape, or none
+            return cls(batch)
+        found = cls(batch, key=answers.answers_key(batch.spec, seed=batch.seed))
+        try:
+            found.tape = answers.load_tape(found.path, found.key)
+        except answers.AnswersError as exc:
+            if found.path.exists():
+                found.notes.append(f"{exc}: recording the reference's answers again")
+        return found
+
+    @property
+    def path(self) -> Path:
+        return self.batch.out / ANSWERS_NAME
+
+    def template(self, zygote) -> GradeResult:
+        """Grade the stub (or, to record the answers, the reference): the list of checks,
+        a warm judge, and what the sandbox could do."""
+        from grader.judge import answers
+        from grader.judge.runner import grade
+
+        b = self.batch
+        if self.key and self.tape is None:
+            self.tape, data, result = answers.record(
+                b.spec,
+                course=b.course,
+                zygote=zygote,
+                seed=b.seed,
+                key=self.key,
+                masks=b.masks,
+                keep_checks=True,
+            )
+            write_atomic(self.path, data)
+            return result
+        return grade(
+            b.spec,
+            None,
+            course=b.course,
+            zygote=zygote,
+            seed=b.seed,
+            masks=b.masks,
+            references=self.source,
+            keep_checks=True,  # the forks that grade the submissions collect them as they are
+        )
+
+    @property
+    def source(self) -> ReferenceSource | None:
+        from grader.judge import answers
+
+        return None if self.tape is None else answers.follow(self.batch.spec, self.tape)
+
+
 @dataclass
 class BatchOutcome:
     """What a run did: every entry's record (sorted by id) and what was reused."""
@@ -332,25 +465,29 @@ def run_batch(
 
     config = config_hash(batch.spec, seed=batch.seed, timeout_s=batch.timeout_s)
     work = plan(batch, config)
+    answers = Answers.find(batch) if work.todo else Answers(batch)
+    work.problems += answers.notes
     batch.results_dir.mkdir(parents=True, exist_ok=True)
     on_start(work)
-    if work.todo:
+    if work.todo and batch.scheduler:  # each entry a task on a Dask cluster: grader.cluster
+        from grader.batch.cluster import run_on_cluster
+
+        def save(record: Record) -> None:
+            save_record(batch.result_path(record.id), record)
+            on_record(record)
+
+        run_on_cluster(
+            batch, work.todo, work.digests, config, finish=save, failed=failed, tick=tick
+        )
+    elif work.todo:
         with JudgePool(min(batch.jobs, len(work.todo))) as pool:  # zygotes import torch meanwhile
             scratch = tempfile.mkdtemp(
                 prefix="grader-batch-"
             )  # judges' temp folders, even killed ones
             os.chmod(scratch, 0o711)  # workers' users pass through to their own folder, cannot list
             try:
-                from grader.judge.runner import grade
-
-                template = grade(
-                    batch.spec,
-                    None,
-                    course=batch.course,
-                    zygote=pool.zygotes[0],
-                    seed=batch.seed,
-                    masks=batch.masks,
-                )  # lists the checks, warms up, and shows what the sandbox could do
+                template = answers.template(pool.zygotes[0])
+                references = answers.source
                 refuse_unsandboxed(template.sandbox_notes, allowed=batch.allow_unsandboxed)
 
                 def finish(record: Record) -> None:
@@ -376,7 +513,13 @@ def run_batch(
                 def judge(entry: Entry, zygote) -> None:  # in a fork
                     tempfile.tempdir = scratch
                     record = grade_entry(
-                        batch, entry, zygote, template, digest=work.digests[entry.id], config=config
+                        batch,
+                        entry,
+                        zygote,
+                        template,
+                        digest=work.digests[entry.id],
+                        config=config,
+                        references=references,
                     )
                     save_record(batch.result_path(entry.id), record)
 

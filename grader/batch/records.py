@@ -94,19 +94,25 @@ class Record:
         )
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step: readers see the old file or the new one.
-    (Text that is not valid Unicode, such as a lone surrogate, is written escaped.)"""
+def write_atomic(path: Path, text: str | bytes) -> None:
+    """Replace `path` with `text` (or bytes) in one step: readers see the old file or the new
+    one. (Text that is not valid Unicode, such as a lone surrogate, is written escaped.)"""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise GraderError(f"{path}: cannot write it ({exc.strerror})") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+        if isinstance(text, bytes):
+            with os.fdopen(fd, "wb") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
         try:

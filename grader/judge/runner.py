@@ -30,10 +30,11 @@ torch.set_num_threads(1)  # deterministic, and the same conditions as the worker
 
 
 def secret_paths(course: Path) -> list[str]:
-    """Folders student code must not read: reference solutions, checks, the grader's tests."""
+    """Folders student code must not read: reference solutions, checks, the grader's tests,
+    the recorded reference answers."""
     return [
         str(course / name)
-        for name in ("reference", "assignments", "tests")
+        for name in ("reference", "assignments", "tests", ".grader-cache")
         if (course / name).exists()
     ]
 
@@ -50,8 +51,12 @@ def grade(
     references: ReferenceSource | None = None,
     on_check: Callable[[CheckResult], None] | None = None,
     tasks: Sequence[str] = (),
+    keep_checks: bool = False,
 ) -> GradeResult:
     """Grade `submission` (default: the assignment's stub) against `spec`'s checks.
+
+    `keep_checks`: leave the check modules imported, for the forks of a batch's judge that
+    grade the same checks next (pytest then collects them without importing them again).
 
     `on_check(check_result)`, if given, is called as each check finishes (e.g. by a batch).
 
@@ -101,7 +106,7 @@ def grade(
             cells=cells,
         )
         try:
-            _run_pytest(spec, plugin)
+            _run_pytest(spec, plugin, keep_checks=keep_checks)
         finally:
             output = session.close()
     finally:
@@ -150,7 +155,7 @@ def _cell_note(cells: CellMap | None, checks: list[CheckResult]) -> list[str]:
     ]
 
 
-def _run_pytest(spec: AssignmentSpec, plugin: GraderPlugin) -> None:
+def _run_pytest(spec: AssignmentSpec, plugin: GraderPlugin, *, keep_checks: bool) -> None:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # no third-party plugin reorders or skips
     args = [
         str(spec.checks_dir),
@@ -164,6 +169,12 @@ def _run_pytest(spec: AssignmentSpec, plugin: GraderPlugin) -> None:
         "no:terminal",
         "-p",
         "no:stepwise",
+        "-p",  # it runs gc.collect() at the end of each session: 0.1-0.3 s a submission
+        "no:unraisableexception",
+        "-p",
+        "no:threadexception",
+        "-p",  # checks log nothing; its handlers cost ~40 ms a submission
+        "no:logging",
         "--import-mode=importlib",
     ]
     before = set(sys.modules)
@@ -176,7 +187,7 @@ def _run_pytest(spec: AssignmentSpec, plugin: GraderPlugin) -> None:
             )
     finally:
         for name in (
-            set(sys.modules) - before
+            set(sys.modules) - before if not keep_checks else ()
         ):  # check modules of one run must not leak into the next
             if not name.startswith(
                 ("torch", "numpy", "sklearn", "scipy", "grader", "_pytest", "pytest")
