@@ -13,8 +13,11 @@ the hash covers exactly what is graded.
 from __future__ import annotations
 
 import errno
+import io
 import os
+import re
 import stat
+import tokenize
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -232,7 +235,7 @@ class HandIn:
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with os.fdopen(os.open(target, NOFOLLOW_CREATE, 0o644), "wb") as out:
-                    out.write(data)
+                    out.write(as_utf8(data) if rel.endswith(".py") else data)
             except (FileExistsError, NotADirectoryError):
                 raise SubmissionError(
                     f"{printable(self.where)}: holds {printable(rel)} twice, "
@@ -245,6 +248,28 @@ class HandIn:
                 ) from None
             paths.append(target)
         return paths
+
+
+CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")  # PEP 263, lines 1-2
+
+
+def as_utf8(source: bytes) -> bytes:
+    """A Python file as UTF-8, decoded as Python would decode it (PEP 263 coding line, BOM),
+    its coding line replaced by a comment of the same line: the judge's scan and the worker's
+    import then read the same text, whatever encoding the student declared. A file Python
+    could not decode is left as it is: it cannot be imported either."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        text = source.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeDecodeError):
+        return source
+    text = text.removeprefix("\ufeff")
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines[:2]):
+        if CODING.match(line.encode("utf-8", "surrogatepass")):
+            ending = line[len(line.rstrip("\r\n")) :]
+            lines[i] = "# (coding line removed: the grader reads this file as UTF-8)" + ending
+    return "".join(lines).encode("utf-8", "surrogatepass")
 
 
 def list_folder(fd: int, where: str) -> list[tuple[str, int]]:

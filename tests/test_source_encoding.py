@@ -1,0 +1,55 @@
+"""A declared source encoding (PEP 263) cannot make the judge's scan read other code than the
+worker imports: every graded .py file is decoded as Python would, and written as UTF-8."""
+
+from __future__ import annotations
+
+from conftest import COURSE
+
+from grader.intake.files import as_utf8
+
+
+def test_a_coding_line_is_applied_and_then_removed_keeping_the_lines():
+    latin = "# -*- coding: latin-1 -*-\ncafé = 1\n".encode("latin-1")
+    assert as_utf8(latin) == (
+        "# (coding line removed: the grader reads this file as UTF-8)\ncafé = 1\n".encode()
+    )
+    # UTF-7 hides a line break (+AAo-) in what a UTF-8 reader takes for a comment
+    hidden = b"#!/usr/bin/env python\n# coding=utf-7\nx = 1  # +AAo-import os\n"
+    assert as_utf8(hidden).splitlines()[1:] == [
+        b"# (coding line removed: the grader reads this file as UTF-8)",
+        b"x = 1  # ",
+        b"import os",
+    ]
+    assert as_utf8(b"\xef\xbb\xbfx = 1\r\n") == b"x = 1\r\n"  # a BOM is dropped
+    assert as_utf8(b"x = '\xff'\n") == b"x = '\xff'\n"  # not decodable: left to fail as it would
+
+
+def test_a_latin1_file_hiding_a_forbidden_base_class_is_scanned(grade_with, tmp_path):
+    source = (COURSE / "reference/hw3/linear_layer.py").read_text()
+    source = source.replace("class Linear(nn.Module):", "class Linear(nn.Linear):")
+    path = tmp_path / "linear_layer.py"
+    path.write_bytes(("# -*- coding: latin-1 -*-\n" + source + "\ncafé = 1\n").encode("latin-1"))
+    result = grade_with("hw3", path)
+    assert result.score == 0
+    assert any(
+        "uses torch.nn.Linear, which this assignment forbids" in c.message for c in result.checks
+    )
+
+
+def test_a_utf7_file_hiding_a_forbidden_call_is_scanned(grade_with, tmp_path):
+    stub = (COURSE / "assignments/hw6/cnn.py").read_text()
+    real = (
+        (COURSE / "reference/hw6/cnn.py")
+        .read_text()
+        .replace(
+            "    n, _, h, w = x.shape\n",
+            "    return F.conv2d(x, weight, bias, stride, padding)\n",
+            1,
+        )
+    )
+    hidden = real.encode("utf-7").replace(b"\n", b"+AAo-")  # one "comment" line to UTF-8 eyes
+    path = tmp_path / "cnn.py"
+    path.write_bytes(b"# -*- coding: utf-7 -*-\n" + stub.encode("utf-7") + b"\n# " + hidden + b"\n")
+    checks = [c for c in grade_with("hw6", path, tasks=["2.1"]).checks]
+    assert checks and all(c.score == 0 for c in checks)
+    assert any("uses torch.nn.functional.conv2d" in c.message for c in checks)
