@@ -468,7 +468,16 @@ def test_results_of_any_id_are_found_again_and_kept_by_a_rerun(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "value", ['=HYPERLINK("http://evil.example","click")', "+1", "-1+2", "@SUM(A1)", "\t=1", "\r=1"]
+    "value",
+    [
+        '=HYPERLINK("http://evil.example","click")',
+        "+1",
+        "-1+2",
+        "@SUM(A1)",
+        "\t=1",
+        "\r=1",
+        " =2+2",
+    ],
 )
 def test_no_gradebook_cell_runs_as_a_spreadsheet_formula(value):
     rows = [a_record("ann", "ann.py", "h", "c"), a_record(value, f"{value}.py", "h", "c")]

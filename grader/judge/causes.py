@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.contract import Contract
+from grader.intake.notebook import CellMap
 from grader.outputs.schema import STRUCTURE, CheckResult
 from grader.spec import AssignmentSpec
 
@@ -59,8 +60,9 @@ def defined_names(tree: ast.Module) -> set[str]:
     return names
 
 
-def structure(spec: AssignmentSpec, sources: list[Path]) -> Structure:
-    """Read the student's module for the mistakes that fail every check at once."""
+def structure(spec: AssignmentSpec, sources: list[Path], cells: CellMap | None = None) -> Structure:
+    """Read the student's module for the mistakes that fail every check at once (a notebook's
+    `cells` say where its lines came from)."""
     found = Structure()
     filename = f"{spec.module}.py"
     module = next((p for p in sources if p.name == filename), None)
@@ -71,7 +73,7 @@ def structure(spec: AssignmentSpec, sources: list[Path]) -> Structure:
         tree = ast.parse(text, filename=filename)
     except SyntaxError as exc:
         found.broken = True
-        found.findings.append(syntax_banner(filename, exc))
+        found.findings.append(syntax_banner(filename, exc, cells))
         return found
     except (ValueError, RecursionError, MemoryError):
         return found
@@ -104,8 +106,10 @@ def _methods(tree: ast.Module) -> dict[str, str]:
     return {m: c for m, c in owners.items() if c}
 
 
-def syntax_banner(filename: str, exc: SyntaxError) -> str:
+def syntax_banner(filename: str, exc: SyntaxError, cells: CellMap | None = None) -> str:
     where = f"line {exc.lineno}" if exc.lineno else "somewhere"
+    if cells is not None and exc.lineno and cells.locate(exc.lineno)[0]:
+        filename, where = cells.notebook, cells.where(exc.lineno)
     text = f"{filename} does not run: {type(exc).__name__} at {where}: {exc.msg}"
     if exc.text:
         source = exc.text.rstrip("\n")

@@ -75,8 +75,8 @@ def grade(
     if not spec.checks_dir.is_dir():
         raise ConfigError(f"{spec.checks_dir}: no checks folder for {spec.id}")
     prepared = prepare(submission, spec)
-    found = structure(spec, prepared.sources)
     cells = prepared.cells
+    found = structure(spec, prepared.sources, cells)
     try:
         # the submission's text, for hints: read here, before any of it runs
         sources = {

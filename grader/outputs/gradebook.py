@@ -134,8 +134,9 @@ def summarise(rows: list[Record]) -> ClassSummary:
 
 def as_text(value: str) -> str:
     """A CSV cell a spreadsheet shows as text and never runs as a formula (the OWASP rule for
-    CSV injection: a cell starting with = + - @, a tab or a carriage return gets a leading ')."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+    CSV injection: a cell starting with = + - @, a tab or a carriage return gets a leading ';
+    so does one where spaces come first, which some spreadsheets trim on import)."""
+    return f"'{value}" if value.lstrip(" \u00a0").startswith(FORMULA_STARTS) else value
 
 
 def task_columns(rows: list[Record]) -> list[str]:

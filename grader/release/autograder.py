@@ -212,11 +212,23 @@ def _graded(root: Path, course: Path, spec: AssignmentSpec, settings: Settings) 
     with tempfile.TemporaryDirectory(prefix="grader-intake-") as tmp:
         path, where, notes = find_submission(root / "submission", spec, Path(tmp))
         with Zygote() as zygote:  # imports torch while the judge does the same
+            from grader.judge.answers import answers_key, follow, record
             from grader.judge.runner import grade
 
+            # the reference's answers and timings first, before any student code runs: no
+            # process the submission leaves behind can slow the baselines its time is held to
+            key = answers_key(spec, seed=spec.seed, data_dir=None)
+            tape, _, _ = record(spec, course=course, zygote=zygote, seed=spec.seed, key=key)
             budget = Budget(zygote, settings.timeout_s)
             try:
-                result = grade(spec, path, course=course, zygote=budget, on_check=budget.on_check)
+                result = grade(
+                    spec,
+                    path,
+                    course=course,
+                    zygote=budget,
+                    on_check=budget.on_check,
+                    references=follow(spec, tape),
+                )
             finally:
                 budget.cancel()
             status, error = budget.settle(result)
