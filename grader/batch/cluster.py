@@ -1,6 +1,6 @@
 """`grader grade --scheduler`: each entry graded on a Dask distributed cluster.
 
-The client (`run_on_cluster`) reads every entry itself (`engine.read_entry`: regular files,
+The client (`run_on_cluster`) reads every entry itself (`engine.entry_files`: regular files,
 nothing runs) and sends what is graded of it as a task. The course goes to the workers as a
 content-addressed archive: a worker plugin (`CourseJudge`) carries its bytes and sha256,
 unpacks it once per Dask worker process into a folder named by that hash, and starts there
@@ -196,7 +196,7 @@ def run_on_cluster(
     as each arrives. Entries that cannot be read get their record here, as locally."""
     from distributed import as_completed
 
-    from grader.batch.engine import read_entry
+    from grader.batch.engine import entry_files
     from grader.batch.records import Record
     from grader.errors import SubmissionError
     from grader.outputs.schema import GradeResult
@@ -220,7 +220,7 @@ def run_on_cluster(
             try:
                 if entry.kind == "unreadable":
                     raise SubmissionError(entry.problem)
-                files, notes = read_entry(entry, batch.spec)
+                files, notes = entry_files(entry, batch.spec)
             except SubmissionError as exc:
                 finish(
                     failed(entry, template, "unreadable", str(exc), digest=digest, config=config)

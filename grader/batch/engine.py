@@ -274,7 +274,7 @@ def grade_entry(
 
     `references`: the reference's recorded answers (`Answers.source`), or None: live."""
     try:
-        files, notes = read_entry(entry, batch.spec)
+        files, notes = entry_files(entry, batch.spec)
     except SubmissionError as exc:
         return failed(entry, template, "unreadable", str(exc), digest=digest, config=config)
     with tempfile.TemporaryDirectory(prefix="grader-intake-") as tmp:
@@ -292,15 +292,17 @@ def grade_entry(
         )
 
 
-def read_entry(entry: Entry, spec: AssignmentSpec) -> tuple[dict[str, bytes], list[str]]:
-    """What is graded of `entry`: its files by relative path, and notes for the student
-    (SubmissionError when it cannot be read). Nothing runs."""
+def entry_files(entry: Entry, spec: AssignmentSpec) -> tuple[dict[str, bytes], list[str]]:
+    """What is graded of `entry`: its files by relative path (a notebook: just itself), and
+    notes for the student (SubmissionError when it cannot be read). Nothing runs."""
     with tempfile.TemporaryDirectory(prefix="grader-intake-") as tmp:
         try:
             path, notes = intake.unpack(entry, spec, Path(tmp))
         except SubmissionError as exc:
             where = {str(Path(tmp) / "submission"): entry.name, str(entry.path): entry.name}
             raise SubmissionError(_clean(str(exc), {**where, tmp: entry.name})) from None
+        if path.is_file():  # a notebook, graded as it is (its cells give the locations)
+            return {path.name: path.read_bytes()}, notes
         files = {
             str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
         }
@@ -320,7 +322,7 @@ def grade_hand_in(
     references: ReferenceSource | None,
     tmp: Path,
 ) -> Record:
-    """Grade what `read_entry` found of `entry`, written under the empty folder `tmp`, within
+    """Grade what `entry_files` found of `entry`, written under the empty folder `tmp`, within
     its time budget (in a judge process, here or on a cluster's worker; never raises)."""
     from grader.judge.runner import grade
 
@@ -331,6 +333,8 @@ def grade_hand_in(
             (path / rel).parent.mkdir(parents=True, exist_ok=True)
             (path / rel).write_bytes(data)
         path.mkdir(exist_ok=True)
+        if len(files) == 1 and next(iter(files)).endswith(".ipynb"):
+            path = path / next(iter(files))  # a notebook: graded as the file it is
         try:
             result = grade(
                 batch.spec,
