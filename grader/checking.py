@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import os
 import time
 import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -70,6 +71,7 @@ __all__ = [  # what check files use; nothing else of the engine
     "scale_hint",
     "shape_hint",
     "time_budget",
+    "unpredictable_generator",
     "show_curves",
     "within_budget",
 ]
@@ -302,6 +304,13 @@ def best_time(call: Callable[[], Any], repeat: int = 5, *, reference: Any = None
         call()
         best = min(best, time.perf_counter() - start + reference_seconds(reference) - replayed)
     return best
+
+
+def unpredictable_generator() -> torch.Generator:
+    """A torch.Generator seeded from the OS's randomness, for inputs a submission must not be
+    able to compute ahead: a check's own `seed` derives from the base seed, which reports
+    print, and the check's code, which students may have."""
+    return torch.Generator().manual_seed(int.from_bytes(os.urandom(8), "big") >> 1)
 
 
 def time_budget(baseline_s: float, *, factor: float, floor_s: float, cap_s: float) -> float:

@@ -3,6 +3,9 @@ worker imports: every graded .py file is decoded as Python would, and written as
 
 from __future__ import annotations
 
+import io
+import tokenize
+
 from conftest import COURSE
 
 from grader.intake.files import as_utf8
@@ -20,6 +23,12 @@ def test_a_coding_line_is_applied_and_then_removed_keeping_the_lines():
         b"x = 1  # ",
         b"import os",
     ]
+    # characters str.splitlines() breaks at but Python does not: the coding line is still line 1
+    for sep in ("\x1c", "\x1d", "\x1e", "\x0b", "\x0c"):  # (non-ASCII: not UTF-7 at all)
+        tricky = f"#{sep}{sep}# -*- coding: utf-7 -*-\nx = 1  # +AAo-import os\n".encode()
+        out = as_utf8(tricky)
+        assert tokenize.detect_encoding(io.BytesIO(out).readline)[0] == "utf-8", sep
+        assert out.split(b"\n")[2] == b"import os", sep
     assert as_utf8(b"\xef\xbb\xbfx = 1\r\n") == b"x = 1\r\n"  # a BOM is dropped
     assert as_utf8(b"x = '\xff'\n") == b"x = '\xff'\n"  # not decodable: left to fail as it would
 
@@ -49,7 +58,9 @@ def test_a_utf7_file_hiding_a_forbidden_call_is_scanned(grade_with, tmp_path):
     )
     hidden = real.encode("utf-7").replace(b"\n", b"+AAo-")  # one "comment" line to UTF-8 eyes
     path = tmp_path / "cnn.py"
-    path.write_bytes(b"# -*- coding: utf-7 -*-\n" + stub.encode("utf-7") + b"\n# " + hidden + b"\n")
+    path.write_bytes(
+        b"#\x1c\x1c# -*- coding: utf-7 -*-\n" + stub.encode("utf-7") + b"\n# " + hidden + b"\n"
+    )
     checks = [c for c in grade_with("hw6", path, tasks=["2.1"]).checks]
     assert checks and all(c.score == 0 for c in checks)
     assert any("uses torch.nn.functional.conv2d" in c.message for c in checks)

@@ -45,3 +45,23 @@ def test_a_python_loop_is_too_slow_even_when_right(grade_with, tmp_path):
     checks = by_id(grade_with("hw1", reference_with("hw1", tmp_path, extra=code)))
     assert checks[TIMED].status == "failed" and "time budget" in checks[TIMED].message
     assert "Python loops" in checks[TIMED].hint
+
+
+def test_the_timed_inputs_cannot_be_computed_ahead(grade_with, tmp_path):
+    """The check's seed is public (base seed + check name): timed inputs drawn from it could be
+    precomputed, so they come from the OS's randomness, different in every run."""
+    code = (
+        "_right = pairwise_distances\n"
+        "def pairwise_distances(x, y):\n"
+        "    if x.shape[0] == 1000:\n"
+        "        print('TIMED', float(x[0, 0]), float(y[-1, -1]), flush=True)\n"
+        "    return _right(x, y)\n"
+    )
+    submission = reference_with("hw1", tmp_path, extra=code)
+    seen = []
+    for _ in range(2):
+        result = grade_with("hw1", submission, seed=5, tasks=["8.2"])
+        assert by_id(result)[TIMED].status == "passed"
+        seen.append([line for line in result.output.splitlines() if line.startswith("TIMED")])
+    assert len(seen[0]) == 5 and len(set(seen[0])) == 5  # fresh inputs every round
+    assert not set(seen[0]) & set(seen[1])  # and in every run, with the same seed

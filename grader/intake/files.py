@@ -251,25 +251,37 @@ class HandIn:
 
 
 CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")  # PEP 263, lines 1-2
+CODING_REMOVED = b"# (coding line removed: the grader reads this file as UTF-8)"
 
 
 def as_utf8(source: bytes) -> bytes:
     """A Python file as UTF-8, decoded as Python would decode it (PEP 263 coding line, BOM),
     its coding line replaced by a comment of the same line: the judge's scan and the worker's
     import then read the same text, whatever encoding the student declared. A file Python
-    could not decode is left as it is: it cannot be imported either."""
+    could not decode is left as it is: it cannot be imported either. SubmissionError if the
+    result would still declare an encoding (nothing Python accepts does)."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
         text = source.decode(encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError):
         return source
-    text = text.removeprefix("\ufeff")
-    lines = text.splitlines(keepends=True)
-    for i, line in enumerate(lines[:2]):
-        if CODING.match(line.encode("utf-8", "surrogatepass")):
-            ending = line[len(line.rstrip("\r\n")) :]
-            lines[i] = "# (coding line removed: the grader reads this file as UTF-8)" + ending
-    return "".join(lines).encode("utf-8", "surrogatepass")
+    # physical lines as Python's tokenizer reads them: ended by b"\n" only (not by the form
+    # feeds, separators and other breaks str.splitlines() also splits at)
+    lines = text.removeprefix("\ufeff").encode("utf-8", "surrogatepass").split(b"\n")
+    for i in range(min(2, len(lines))):
+        if CODING.match(lines[i]):
+            lines[i] = CODING_REMOVED + (b"\r" if lines[i].endswith(b"\r") else b"")
+    result = b"\n".join(lines)
+    try:
+        again, _ = tokenize.detect_encoding(io.BytesIO(result).readline)
+    except SyntaxError:
+        again = ""
+    if again != "utf-8":
+        raise SubmissionError(
+            "a Python file declares its encoding in a way the grader cannot undo; save it "
+            "as plain UTF-8 without a coding line"
+        )
+    return result
 
 
 def list_folder(fd: int, where: str) -> list[tuple[str, int]]:

@@ -6,7 +6,15 @@ import time
 import numpy as np
 import torch
 
-from grader.checking import assert_close, best_time, check, expect_tensor, fail, within_budget
+from grader.checking import (
+    assert_close,
+    best_time,
+    check,
+    expect_tensor,
+    fail,
+    unpredictable_generator,
+    within_budget,
+)
 
 
 @check(task="7.1", points=1)
@@ -83,14 +91,17 @@ def test_pairwise_distances_are_vectorised(student, reference, spec, seed):
         "(x*x).sum(1)[:, None] + (y*y).sum(1)[None, :] - 2 * x @ y.T"
     )
     gen = torch.Generator().manual_seed(seed)
+    secret = unpredictable_generator()
     cdist = reference.torch.cdist  # through the reference: a batch records its times once
     ratios = []
     for round_ in range(ROUNDS):
-        # fresh inputs every round, the first included: no call can be singled out, and every
-        # timed answer is checked; the call is timed with its answer's transfer, so nothing can
-        # be left to compute after the clock stops
+        # the baseline on seeded inputs (recorded once, replayed), the student's call on fresh
+        # inputs of the same sizes that nothing can compute ahead, every round, the first
+        # included: no call can be singled out, and every timed answer is checked; the call is
+        # timed with its answer's transfer, so nothing can be left to compute after the clock
         x, y = torch.randn(1000, 512, generator=gen), torch.randn(800, 512, generator=gen)
         baseline = best_time(lambda x=x, y=y: cdist(x, y), repeat=3, reference=reference)
+        x, y = torch.randn(1000, 512, generator=secret), torch.randn(800, 512, generator=secret)
         with within_budget(
             student,
             max(2.0, 4 * limit * baseline),
@@ -103,7 +114,7 @@ def test_pairwise_distances_are_vectorised(student, reference, spec, seed):
             took = time.perf_counter() - start
         assert_close(
             got,
-            cdist(x, y),
+            torch.cdist(x, y),  # in the judge, untimed
             spec.tolerance("distances"),
             what=f"pairwise_distances(x, y) for x (1000, 512), y (800, 512) (timed round "
             f"{round_ + 1})",
