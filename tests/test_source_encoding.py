@@ -6,9 +6,12 @@ from __future__ import annotations
 import io
 import tokenize
 
+import pytest
 from conftest import COURSE
 
-from grader.intake.files import as_utf8
+from grader.errors import SubmissionError
+from grader.intake.files import HandIn, as_utf8
+from grader.judge.forbidden import _parse
 
 
 def test_a_coding_line_is_applied_and_then_removed_keeping_the_lines():
@@ -64,3 +67,20 @@ def test_a_utf7_file_hiding_a_forbidden_call_is_scanned(grade_with, tmp_path):
     checks = [c for c in grade_with("hw6", path, tasks=["2.1"]).checks]
     assert checks and all(c.score == 0 for c in checks)
     assert any("uses torch.nn.functional.conv2d" in c.message for c in checks)
+
+
+UNICODE_ESCAPE = b"# \xff coding: unicode_escape\nx = 1  # hidden\\ny = F.linear(x)\n"
+
+
+def test_a_codec_the_tokenizer_cannot_detect_but_python_compiles_is_refused(tmp_path):
+    """`unicode_escape` behind a non-UTF-8 byte: tokenize.detect_encoding gives up, yet the
+    import decodes it (turning a comment's \\n into a line of code)."""
+    with pytest.raises(SubmissionError, match="linear_layer.py: a Python file declares its enc"):
+        HandIn("ann", {"linear_layer.py": UNICODE_ESCAPE}).write(tmp_path)
+
+
+def test_the_scan_decodes_a_file_as_the_import_does(tmp_path):
+    path = tmp_path / "mod.py"
+    path.write_bytes(UNICODE_ESCAPE)
+    tree = _parse(path)  # whatever reached the worker, the scan reads it as Python would
+    assert tree is not None and [type(n).__name__ for n in tree.body] == ["Assign", "Assign"]

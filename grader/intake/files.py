@@ -12,6 +12,7 @@ the hash covers exactly what is graded.
 
 from __future__ import annotations
 
+import ast
 import errno
 import io
 import os
@@ -232,10 +233,17 @@ class HandIn:
         paths = []
         for rel, data in sorted(self.files.items()):
             target = dest / rel
+            if rel.endswith(".py"):
+                try:
+                    data = as_utf8(data)
+                except SubmissionError as exc:
+                    raise SubmissionError(
+                        f"{printable(self.where)}: {printable(rel)}: {exc}"
+                    ) from None
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with os.fdopen(os.open(target, NOFOLLOW_CREATE, 0o644), "wb") as out:
-                    out.write(as_utf8(data) if rel.endswith(".py") else data)
+                    out.write(data)
             except (FileExistsError, NotADirectoryError):
                 raise SubmissionError(
                     f"{printable(self.where)}: holds {printable(rel)} twice, "
@@ -252,19 +260,27 @@ class HandIn:
 
 CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")  # PEP 263, lines 1-2
 CODING_REMOVED = b"# (coding line removed: the grader reads this file as UTF-8)"
+NOT_UTF8 = (
+    "a Python file declares its encoding in a way the grader cannot read the same way; save it "
+    "as plain UTF-8 without a coding line"
+)
 
 
 def as_utf8(source: bytes) -> bytes:
     """A Python file as UTF-8, decoded as Python would decode it (PEP 263 coding line, BOM),
     its coding line replaced by a comment of the same line: the judge's scan and the worker's
     import then read the same text, whatever encoding the student declared. A file Python
-    could not decode is left as it is: it cannot be imported either. SubmissionError if the
-    result would still declare an encoding (nothing Python accepts does)."""
+    could not compile is left as it is (its import fails); SubmissionError for one Python
+    compiles but this cannot convert, or one that would still declare an encoding."""
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
         text = source.decode(encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError):
-        return source
+        try:
+            compile(source, "<hand-in>", "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return source
+        raise SubmissionError(NOT_UTF8) from None
     # physical lines as Python's tokenizer reads them: ended by b"\n" only (not by the form
     # feeds, separators and other breaks str.splitlines() also splits at)
     lines = text.removeprefix("\ufeff").encode("utf-8", "surrogatepass").split(b"\n")
@@ -277,10 +293,7 @@ def as_utf8(source: bytes) -> bytes:
     except SyntaxError:
         again = ""
     if again != "utf-8":
-        raise SubmissionError(
-            "a Python file declares its encoding in a way the grader cannot undo; save it "
-            "as plain UTF-8 without a coding line"
-        )
+        raise SubmissionError(NOT_UTF8)
     return result
 
 

@@ -343,10 +343,11 @@ class ForbiddenAPIUsed(Exception):
 
 
 def _parse(path: Path) -> ast.Module | None:
-    """The AST of one source file; None when it is not valid Python (the worker reports that
-    when it imports the module); SubmissionError when it is too deep for the parser."""
+    """The AST of one source file, from its bytes, decoded exactly as the worker's import
+    decodes them (PEP 263); None when it is not valid Python (then the import fails too, and
+    the worker reports it); SubmissionError when it is too deep for the parser."""
     try:
-        return ast.parse(path.read_text(errors="replace"), filename=str(path))
+        return ast.parse(path.read_bytes(), filename=str(path))
     except (SyntaxError, ValueError):  # ValueError: a null byte (Python < 3.12)
         return None
     except (RecursionError, MemoryError):
