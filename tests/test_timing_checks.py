@@ -3,7 +3,7 @@ fresh inputs, measured with the answer's transfer."""
 
 from __future__ import annotations
 
-from conftest import by_id, reference_with
+from conftest import COURSE, by_id, reference_with
 
 TIMED = "test_pairwise_distances_are_vectorised"
 
@@ -65,3 +65,18 @@ def test_the_timed_inputs_cannot_be_computed_ahead(grade_with, tmp_path):
         seen.append([line for line in result.output.splitlines() if line.startswith("TIMED")])
     assert len(seen[0]) == 5 and len(set(seen[0])) == 5  # fresh inputs every round
     assert not set(seen[0]) & set(seen[1])  # and in every run, with the same seed
+
+
+def test_the_library_distance_earns_nothing_in_pairwise_distances(grade_with, tmp_path):
+    """torch.cdist (by any alias) answers right and fast: writing the expansion is the task."""
+    body = "    sq = (x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2 * x @ y.T\n"
+    for call in ("torch.cdist(x, y)", "torch.functional.cdist(x, y)"):
+        submission = reference_with(
+            "hw1",
+            tmp_path,
+            {body + "    return sq.clamp_min(0).sqrt()": f"    return {call}"},
+        )
+        result = grade_with("hw1", submission, tasks=["8.2"])
+        assert result.score == 0 and result.checks, call
+        assert all("which this assignment forbids" in c.message for c in result.checks), call
+    assert grade_with("hw1", COURSE / "reference/hw1", tasks=["8.2"]).score == 6
