@@ -28,7 +28,9 @@ def zygote():
 
 @pytest.fixture(scope="session")
 def grade_with(zygote):
-    """grade_with("hw1", path, seed=None, limits={"call_timeout_s": 3}) -> GradeResult."""
+    """grade_with("hw1", path, seed=None, limits={"call_timeout_s": 3}) -> GradeResult;
+    `no_forbidden=True` grades without the assignment's forbidden APIs (to test something
+    the forbidden-API scan would otherwise stop first)."""
 
     def run(
         assignment: str,
@@ -37,9 +39,12 @@ def grade_with(zygote):
         seed: int | None = None,
         limits: dict | None = None,
         course: Path = COURSE,
+        no_forbidden: bool = False,
         **kwargs,
     ) -> GradeResult:
         spec = load_assignment(course, assignment)
+        if no_forbidden:
+            spec = dataclasses.replace(spec, forbidden={}, forbidden_only_in={})
         if limits:
             spec = dataclasses.replace(spec, limits=dataclasses.replace(spec.limits, **limits))
         return grade(spec, Path(submission), course=course, zygote=zygote, seed=seed, **kwargs)

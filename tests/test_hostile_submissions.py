@@ -60,7 +60,9 @@ def test_monkeypatching_comparisons_and_pytest_at_import_changes_nothing(grade_w
         "pytest.approx = lambda *a, **k: a[0]\n"
         "torch.Tensor.__eq__ = lambda self, other: True\n"
     )
-    result = grade_attack(grade_with, tmp_path, code)
+    # hw1 forbids torch.cdist, and where an API is forbidden the scan rejects stores into a
+    # module's namespace before anything runs: without that, the judge must still hold
+    result = grade_attack(grade_with, tmp_path, code, no_forbidden=True)
     assert result.score == 0
     assert all(c.message.startswith("not implemented") for c in result.checks)
 
