@@ -33,6 +33,22 @@ def test_a_wrong_answer_on_one_round_only_earns_nothing(grade_with, tmp_path):
     assert checks[TIMED].status == "failed" and "timed round" in checks[TIMED].message
 
 
+def test_an_answer_wrong_in_a_few_rows_only_earns_nothing(grade_with, tmp_path):
+    """Each timed answer is checked at places drawn after it arrived: 2% of it wrong fails."""
+    code = (
+        "_right = pairwise_distances\n"
+        "def pairwise_distances(x, y):\n"
+        "    out = _right(x, y)\n"
+        "    if x.shape[0] > 100:\n"
+        "        out[:12] = 0  # 12 of 600 rows left undone\n"
+        "    return out\n"
+    )
+    checks = by_id(grade_with("hw1", reference_with("hw1", tmp_path, extra=code), tasks=["8.2"]))
+    assert checks["test_pairwise_distances_match_reference"].status == "passed"
+    assert checks[TIMED].status == "failed" and checks[TIMED].score == 0
+    assert "places checked at random" in checks[TIMED].message
+
+
 def test_a_python_loop_is_too_slow_even_when_right(grade_with, tmp_path):
     code = (
         "def pairwise_distances(x, y):\n"
@@ -53,7 +69,7 @@ def test_the_timed_inputs_cannot_be_computed_ahead(grade_with, tmp_path):
     code = (
         "_right = pairwise_distances\n"
         "def pairwise_distances(x, y):\n"
-        "    if x.shape[0] == 1000:\n"
+        "    if x.shape[0] == 600:\n"
         "        print('TIMED', float(x[0, 0]), float(y[-1, -1]), flush=True)\n"
         "    return _right(x, y)\n"
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import random
 import re
 import sys
 import time
@@ -22,9 +21,7 @@ from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any, TypedDict
 
-import numpy as np
 import pytest
-import torch
 
 from grader import data
 from grader.checking import CheckFailed
@@ -37,6 +34,7 @@ from grader.judge.proxy import Session, Student, StudentError
 from grader.judge.replay import ReferenceObject, ReferenceSource, ReplayMiss
 from grader.outputs.schema import CheckResult
 from grader.sandbox.client import WorkerLost
+from grader.sandbox.worker import seed_everything
 from grader.spec import AssignmentSpec
 
 Verdict = tuple[str, str, str, str, int]  # (status, message, hint, file, line) of a check
@@ -309,9 +307,7 @@ class GraderPlugin:
         self, item: pytest.Item, nextitem: pytest.Item | None
     ) -> Generator[None, object, None]:
         seed = check_seed(self.base_seed, item.name)
-        torch.manual_seed(seed)
-        np.random.seed(seed)
-        random.seed(seed)
+        seed_everything(seed)
         self.session.begin_check(seed)
         item.stash[_RUN] = _Run(start=time.perf_counter(), verdict=None, seed=seed)
         yield

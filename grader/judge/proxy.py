@@ -119,9 +119,6 @@ class Session:
                 self._retire()
                 raise self.import_failure()
             self.seeded = False
-        if not self.seeded:
-            self.seeded = True
-            self._send({"op": "seed", "seed": self.seed}, "setting the seed")
         return self.worker
 
     def close(self) -> str:
@@ -150,6 +147,8 @@ class Session:
         """One request; `origin` is the student's top-level name it goes through (for
         `[forbidden] only_in`); handles in the reply inherit it."""
         worker = self._live_worker()
+        if not self.seeded:  # the worker seeds itself before it serves this request
+            message["seed"], self.seeded = self.seed, True
         if self.released:  # the worker frees them before it serves this request
             message["release"], self.released = self.released, []
         blobs: list[bytes] = []
