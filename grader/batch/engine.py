@@ -466,6 +466,7 @@ def run_batch(
 ) -> BatchOutcome:
     """Grade what needs grading, streaming each record to disk; returns every record."""
     from grader.batch.pool import ForkExit, JudgePool
+    from grader.judge.runner import with_checks
 
     config = config_hash(batch.spec, seed=batch.seed, timeout_s=batch.timeout_s)
     work = plan(batch, config)
@@ -514,7 +515,7 @@ def run_batch(
                     else:
                         gradable.append(entry)
 
-                def judge(entry: Entry, zygote) -> None:  # in a fork
+                def judge(entry: Entry, zygote) -> None:  # in a judge process
                     tempfile.tempdir = scratch
                     record = grade_entry(
                         batch,
@@ -559,6 +560,7 @@ def run_batch(
                     done=done,
                     tick=tick,
                     log_path=str(batch.out / "judge.log"),
+                    around=lambda serve: with_checks(batch.spec, serve),
                 )
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)

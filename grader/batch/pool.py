@@ -1,11 +1,15 @@
-"""A pool of judge processes forked from the warm batch process, one fork per submission.
+"""A pool of judge processes forked from the warm batch process, each grading one entry after
+another.
 
-The batch process has imported torch, pytest and the grader once; each submission is
-graded in a fork of it (~10 ms), so it pays only for its checks. Every slot of the pool
-owns a zygote that one fork at a time uses: the zygote's control socket carries one
-request and its reply at a time. A fork that dies, or outlives its time limit plus a
-grace period, is killed; its slot gets a fresh zygote (closing the old one ends the
-workers it forked), and the caller is told why.
+The batch process has imported torch, pytest and the grader once; each slot of the pool is a
+judge forked from it (~10 ms), which grades up to JUDGE_ENTRIES entries in turn, so that an
+entry pays only for its checks: no fork, no copy-on-write of the parent's memory and no
+pytest collection of its own (`around`, e.g. `runner.with_checks`, wraps a judge's whole
+loop). Everything a grade depends on is built afresh for each entry (its worker, its
+proxy session, its pytest run); a judge that has graded its share exits and is forked again.
+Every slot owns a zygote its judge alone uses. A judge that dies, or outlives an entry's
+time limit plus a grace period, is killed; its slot gets a fresh zygote (closing the old one
+ends the workers it forked) and a fresh judge, and the caller is told why for that entry.
 """
 
 from __future__ import annotations
@@ -34,14 +38,6 @@ class ForkExit:
 
     ok: bool
     reason: str = ""
-
-
-@dataclass
-class _Running(Generic[Item]):
-    item: Item
-    pid: int
-    slot: int
-    kill_at: float
 
 
 def _status_text(status: int) -> str:
@@ -86,54 +82,59 @@ class JudgePool:
         done: Callable[[Item, ForkExit], None],
         tick: Callable[[], None] = lambda: None,
         log_path: str = os.devnull,
+        around: Callable[[Callable[[], None]], None] = lambda serve: serve(),
     ) -> None:
-        """Call `work(item, zygote)` in a fork for each item, `size` at a time.
+        """Call `work(item, zygote)` in a judge process for each item, `size` at a time.
 
-        `done(item, outcome)` runs in this process as each fork ends; `tick()` about ten
-        times a second (e.g. to redraw a progress bar).
+        `done(item, outcome)` runs in this process as each item ends; `tick()` about ten
+        times a second (e.g. to redraw a progress bar); `around(serve)` runs each judge's
+        loop, in the judge.
         """
         self.wait_ready()
-        gc.freeze()  # forks then neither copy nor scan the objects that exist now
-        queue = deque(items)
-        free = list(range(self.size))
-        running: dict[int, _Running] = {}  # by the read end of the fork's pipe
+        gc.freeze()  # judges then neither copy nor scan the objects that exist now
+        queue = deque(range(len(items)))
+        judges: dict[int, _Judge] = {}  # by slot
         try:
-            while queue or running:
-                while queue and free:
-                    item = queue.popleft()
-                    slot = free.pop(0)
-                    fd, pid = self._fork(item, work, self.zygotes[slot], log_path)
-                    running[fd] = _Running(item, pid, slot, time.monotonic() + limit_s + GRACE_S)
-                now = time.monotonic()
-                wait = min([0.1] + [max(0.0, r.kill_at - now) for r in running.values()])
-                readable, _, _ = select.select(list(running), [], [], wait)
-                for fd in readable:
-                    if os.read(fd, 512):
-                        continue
-                    job = running.pop(fd)
-                    os.close(fd)
-                    _, status = os.waitpid(job.pid, 0)
-                    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-                        outcome = ForkExit(True)
-                    else:
-                        outcome = ForkExit(
-                            False, f"the judge process grading it {_status_text(status)}"
+            while queue or any(j.current is not None for j in judges.values()):
+                for slot in range(self.size):
+                    if not queue:
+                        break
+                    judge = judges.get(slot)
+                    if judge is None:
+                        others = [fd for j in judges.values() for fd in (j.to_judge, j.fd)]
+                        judge = judges[slot] = _Judge.start(
+                            items, work, self.zygotes[slot], log_path, around, others
                         )
-                        self._replace(job.slot)
-                    free.append(job.slot)
-                    done(job.item, outcome)
+                    if judge.current is None:
+                        judge.give(queue.popleft(), time.monotonic() + limit_s + GRACE_S)
+                busy = {j.fd: (slot, j) for slot, j in judges.items() if j.current is not None}
                 now = time.monotonic()
-                for fd, job in list(running.items()):
-                    if now < job.kill_at:
+                wait = min([0.1] + [max(0.0, j.kill_at - now) for _, j in busy.values()])
+                readable, _, _ = select.select(list(busy), [], [], wait)
+                for fd in readable:
+                    slot, judge = busy[fd]
+                    index = judge.current
+                    assert index is not None
+                    if judge.finished():
+                        done(items[index], ForkExit(True))
+                        if judge.graded >= JUDGE_ENTRIES:
+                            judge.stop()
+                            del judges[slot]
                         continue
-                    del running[fd]
-                    os.close(fd)
-                    os.kill(job.pid, signal.SIGKILL)
-                    os.waitpid(job.pid, 0)
-                    self._replace(job.slot)
-                    free.append(job.slot)
+                    reason = f"the judge process grading it {judge.stop()}"
+                    del judges[slot]
+                    self._replace(slot)
+                    done(items[index], ForkExit(False, reason))
+                now = time.monotonic()
+                for slot, judge in list(judges.items()):
+                    if judge.current is None or now < judge.kill_at:
+                        continue
+                    index = judge.current
+                    judge.stop(kill=True)
+                    del judges[slot]
+                    self._replace(slot)
                     done(
-                        job.item,
+                        items[index],
                         ForkExit(
                             False,
                             f"the judge process grading it did not finish "
@@ -142,37 +143,62 @@ class JudgePool:
                     )
                 tick()
         finally:
-            for fd, job in running.items():
-                os.close(fd)
-                try:
-                    os.kill(job.pid, signal.SIGKILL)
-                    os.waitpid(job.pid, 0)
-                except (ProcessLookupError, ChildProcessError):
-                    pass
+            for judge in judges.values():
+                judge.stop(kill=judge.current is not None)
             gc.unfreeze()
 
-    @staticmethod
-    def _fork(
-        item: Item, work: Callable[[Item, Zygote], None], zygote: Zygote, log_path: str
-    ) -> tuple[int, int]:
-        """Start one fork; returns (read end of a pipe that closes when it ends, its pid)."""
+
+JUDGE_ENTRIES = 100  # entries a judge grades before it exits and is forked again
+
+
+class _Judge(Generic[Item]):
+    """One judge process: it reads an item's index from a pipe, calls `work` on it, and
+    answers with a byte once it is done; it ends when the pipe closes."""
+
+    def __init__(self, pid: int, to_judge: int, from_judge: int):
+        self.pid, self.to_judge, self.fd = pid, to_judge, from_judge
+        self.current: int | None = None  # the index of the item it is grading
+        self.kill_at = 0.0
+        self.graded = 0
+
+    @classmethod
+    def start(
+        cls,
+        items: Sequence[Item],
+        work: Callable[[Item, Zygote], None],
+        zygote: Zygote,
+        log_path: str,
+        around: Callable[[Callable[[], None]], None],
+        others: list[int],
+    ) -> _Judge[Item]:
+        """Fork a judge; `others`: the other judges' pipes, which it must not hold open."""
         sys.stdout.flush()
         sys.stderr.flush()
-        r, w = os.pipe()
+        down_r, down_w = os.pipe()
+        up_r, up_w = os.pipe()
         pid = os.fork()
         if pid:
-            os.close(w)
-            return r, pid
+            os.close(down_r)
+            os.close(up_w)
+            return cls(pid, down_w, up_r)
         code = 70
-        try:  # the fork: never returns into the caller's stack
-            os.close(r)
+        try:  # the judge: never returns into the caller's stack
+            for fd in (down_w, up_r, *others):
+                os.close(fd)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, signal.SIG_DFL)
             log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             os.dup2(log, 1)
             os.dup2(log, 2)
             os.close(log)
-            work(item, zygote)
+
+            def serve() -> None:
+                with os.fdopen(down_r, "rb", buffering=0) as orders:
+                    while line := orders.readline():
+                        work(items[int(line)], zygote)
+                        os.write(up_w, b".")
+
+            around(serve)
             code = 0
         except BaseException:  # noqa: BLE001 - reported through the exit status and the log
             try:
@@ -182,3 +208,27 @@ class JudgePool:
                 pass
         finally:
             os._exit(code)
+
+    def give(self, index: int, kill_at: float) -> None:
+        self.current, self.kill_at = index, kill_at
+        os.write(self.to_judge, f"{index}\n".encode())
+
+    def finished(self) -> bool:
+        """After its pipe became readable: True when it finished its item (False: it ended)."""
+        if os.read(self.fd, 1):
+            self.current = None
+            self.graded += 1
+            return True
+        return False
+
+    def stop(self, kill: bool = False) -> str:
+        """End the judge (at once with `kill`); how it ended, in words."""
+        os.close(self.to_judge)
+        os.close(self.fd)
+        if kill:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        _, status = os.waitpid(self.pid, 0)
+        return _status_text(status)

@@ -176,21 +176,40 @@ _RUN = pytest.StashKey[_Run]()
 
 
 class GraderPlugin:
-    """Runs in the judge; never imports student code."""
+    """Runs in the judge; never imports student code.
 
-    def __init__(
+    One plugin serves one pytest session, which collects the checks once; `begin` binds the
+    next submission's run (its worker session, seed, reference source) and resets what a run
+    collects, so a judge can grade one submission after another without collecting again.
+    `body(session)`, when set, runs in place of pytest's own test loop (`runner.with_checks`).
+    """
+
+    def __init__(self, spec: AssignmentSpec, body: Callable[[pytest.Session], None] | None = None):
+        self._spec = spec
+        self.body = body
+        self.error: BaseException | None = None  # what `body` raised, raised again by the caller
+        self.collect_errors: list[str] = []
+        self.problems: list[str] = []  # the checks break the check contract (found at collection)
+        self._reference: ModuleType | None = None
+        self.begin(spec, None)
+
+    def begin(
         self,
         spec: AssignmentSpec,
-        session: Session,
-        base_seed: int,
+        session: Session | None,
+        base_seed: int = 0,
+        *,
         data_dir: str | None = None,
         references: ReferenceSource | None = None,
         on_check: Callable[[CheckResult], None] | None = None,
-        tasks: frozenset[str] = frozenset(),
         student_files: frozenset[str] = frozenset(),
         sources: Mapping[str, str] | None = None,
         cells: CellMap | None = None,
-    ):
+    ) -> None:
+        """Bind the next run: `spec` (the collected checks' assignment, e.g. with other limits),
+        the submission's worker `session`, and what its results need; forget the last run's."""
+        if spec.checks_dir != self._spec.checks_dir:
+            raise ConfigError(f"these checks are {self._spec.checks_dir}, not {spec.checks_dir}")
         self._spec, self.session, self.base_seed = spec, session, base_seed
         self.sources = sources or {}  # the submission's files by name, for hints
         self.cells = cells  # a notebook's: locations become its cells and lines
@@ -198,19 +217,16 @@ class GraderPlugin:
         self.data_dir = data_dir or spec.data_dir
         self._datasets: dict[tuple[str, tuple[tuple[str, Any], ...]], data.Split] = {}
         self.results: list[CheckResult] = []
-        self.collect_errors: list[str] = []
         self.config_errors: list[str] = []  # a check found the course misconfigured
-        self._reference: ModuleType | None = None
         self.references = references  # a grader.replay source (recording or replaying), or None
-        self.tasks = tasks  # run only these tasks' checks (empty: all)
         self.student_files = student_files  # base names of the submission's .py files
         self.frames: dict[str, list[str]] = {}  # check id -> student functions its error crossed
-        self.deselected = 0
 
     # -- fixtures -------------------------------------------------------------------------
 
     @pytest.fixture
     def student(self) -> Student:
+        assert self.session is not None, "begin() binds a run before any check runs"
         return Student(self.session)
 
     @pytest.fixture
@@ -249,16 +265,25 @@ class GraderPlugin:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         problems = self._contract_problems(items)
         if problems:
-            self.config_errors.append(
-                "the checks break the check contract:\n  " + "\n  ".join(problems)
-            )
+            self.problems.append("the checks break the check contract:\n  " + "\n  ".join(problems))
             items[:] = []
             return
         items.sort(key=lambda item: (self._tier(item) == "hidden", item.path.name))
-        if self.tasks:
-            keep = [i for i in items if self._declared(i).task in self.tasks]
-            self.deselected = len(items) - len(keep)
-            items[:] = keep
+
+    def task_of(self, item: pytest.Item) -> str:
+        return self._declared(item).task
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """Run `body(session)` in place of pytest's loop, once the checks are collected."""
+        if self.body is None:
+            return None
+        if not (self.collect_errors or self.problems):
+            try:
+                self.body(session)
+            except BaseException as exc:  # noqa: BLE001 - raised again once pytest has ended
+                self.error = exc
+        return True
 
     def _declared(self, item: pytest.Item) -> Declared:
         return self._spec.contract.checks[getattr(item, "originalname", item.name)]
@@ -308,6 +333,7 @@ class GraderPlugin:
     ) -> Generator[None, object, None]:
         seed = check_seed(self.base_seed, item.name)
         seed_everything(seed)
+        assert self.session is not None, "begin() binds a run before any check runs"
         self.session.begin_check(seed)
         item.stash[_RUN] = _Run(start=time.perf_counter(), verdict=None, seed=seed)
         yield

@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import torch
@@ -25,6 +26,8 @@ from grader.judge.replay import ReferenceSource, release_source
 from grader.outputs.schema import CheckResult, GradeResult
 from grader.sandbox.client import WorkerSource
 from grader.spec import AssignmentSpec
+
+T = TypeVar("T")
 
 torch.set_num_threads(1)  # deterministic, and the same conditions as the worker's
 
@@ -55,8 +58,9 @@ def grade(
 ) -> GradeResult:
     """Grade `submission` (default: the assignment's stub) against `spec`'s checks.
 
-    `keep_checks`: leave the check modules imported, for the forks of a batch's judge that
-    grade the same checks next (pytest then collects them without importing them again).
+    Inside `with_checks(spec, ...)` the checks that session collected run again; otherwise a
+    session is started for this one grade. `keep_checks`: leave the check modules imported
+    (for the judges a batch forks, which then collect them without importing them again).
 
     `on_check(check_result)`, if given, is called as each check finishes (e.g. by a batch).
 
@@ -65,6 +69,24 @@ def grade(
 
     `tasks`: run only the checks of these tasks (a partial grade).
     """
+    active = _ACTIVE.get(spec.checks_dir)
+    if active is None or active.busy:
+        return with_checks(
+            spec,
+            lambda: grade(
+                spec,
+                submission,
+                course=course,
+                zygote=zygote,
+                seed=seed,
+                masks=masks,
+                data_dir=data_dir,
+                references=references,
+                on_check=on_check,
+                tasks=tasks,
+            ),
+            keep_checks=keep_checks,
+        )
     start = time.perf_counter()
     submission = submission or spec.root
     base_seed = spec.seed if seed is None else seed
@@ -72,11 +94,10 @@ def grade(
         references = release_source(
             spec.checks_dir, spec.reference / f"{spec.module}.py", base_seed
         )
-    if not spec.checks_dir.is_dir():
-        raise ConfigError(f"{spec.checks_dir}: no checks folder for {spec.id}")
     prepared = prepare(submission, spec)
     cells = prepared.cells
     found = structure(spec, prepared.sources, cells)
+    plugin = active.plugin
     try:
         # the submission's text, for hints: read here, before any of it runs
         sources = {
@@ -93,55 +114,109 @@ def grade(
             ),
             masks=secret_paths(course) + data.source_paths(data_dir or spec.data_dir) + list(masks),
         )
-        plugin = GraderPlugin(
+        plugin.begin(
             spec,
             session,
             base_seed,
             data_dir=data_dir,
             references=references,
             on_check=on_check,
-            tasks=frozenset(tasks),
             student_files=frozenset(p.name for p in prepared.sources),
             sources=sources,
             cells=cells,
         )
         try:
-            _run_pytest(spec, plugin, keep_checks=keep_checks)
+            active.run(frozenset(tasks))
         finally:
             output = session.close()
     finally:
         shutil.rmtree(prepared.tmp, ignore_errors=True)
-    if plugin.collect_errors:
-        raise ConfigError(
-            f"the checks of {spec.id} could not be loaded:\n" + "\n".join(plugin.collect_errors)
-        )
-    if plugin.config_errors:
-        raise ConfigError(plugin.config_errors[0])
-    if not plugin.results:
+    results, frames, config_errors = plugin.results, plugin.frames, plugin.config_errors
+    plugin.begin(spec, None)  # nothing of this submission stays bound
+    if config_errors:
+        raise ConfigError(config_errors[0])
+    if not results:
         raise ConfigError(
             f"{spec.checks_dir}: no checks found (test_*.py files with test_ functions)"
         )
     import_failed = session.import_failure is not None
     if import_failed and not found.broken:
-        found.findings.insert(0, import_banner(plugin.results, prepared.sources))
-    assign_causes(plugin.results, spec.contract, plugin.frames, found, import_failed=import_failed)
+        found.findings.insert(0, import_banner(results, prepared.sources))
+    assign_causes(results, spec.contract, frames, found, import_failed=import_failed)
     return GradeResult(
         assignment=spec.id,
         title=spec.title,
         submission=str(submission),
         seed=base_seed,
-        checks=plugin.results,
+        checks=results,
         sandbox_notes=session.notes,
         output=output,
         duration_s=time.perf_counter() - start,
         notes=prepared.notes
         + list(getattr(references, "notes", []))
         + session.evidence
-        + _cell_note(cells, plugin.results),
+        + _cell_note(cells, results),
         structure=found.findings,
         only_tasks=sorted(set(tasks), key=task_order),
         tasks={t.id: ", ".join(t.names) for t in spec.contract.tasks.values()},
     )
+
+
+class CollectedChecks:
+    """An assignment's checks as one pytest session collected them, run again for each
+    submission; each run ends with every fixture torn down (the last item has no next)."""
+
+    def __init__(self, plugin: GraderPlugin, session: pytest.Session):
+        self.plugin, self.session = plugin, session
+        self.busy = False
+
+    def run(self, tasks: frozenset[str]) -> None:
+        """Run the checks (of `tasks` only, when given) with what `plugin.begin` bound."""
+        items = [i for i in self.session.items if not tasks or self.plugin.task_of(i) in tasks]
+        self.session.shouldstop = self.session.shouldfail = False
+        self.busy = True
+        try:
+            for k, item in enumerate(items):
+                item._report_sections = []  # pytest's captured output of the last run
+                nextitem = items[k + 1] if k + 1 < len(items) else None
+                item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                if self.session.shouldstop:
+                    break
+        finally:
+            self.busy = False
+
+
+_ACTIVE: dict[Path, CollectedChecks] = {}  # the sessions running in this process, by checks
+
+
+def with_checks(spec: AssignmentSpec, body: Callable[[], T], *, keep_checks: bool = False) -> T:
+    """`body()`, inside one pytest session that has collected `spec`'s checks: every `grade`
+    of this assignment in it runs them without collecting them again (a judge that grades
+    one submission after another)."""
+    if not spec.checks_dir.is_dir():
+        raise ConfigError(f"{spec.checks_dir}: no checks folder for {spec.id}")
+    outcome: list[T] = []
+
+    def inside(session: pytest.Session) -> None:
+        _ACTIVE[spec.checks_dir] = CollectedChecks(plugin, session)
+        try:
+            outcome.append(body())
+        finally:
+            del _ACTIVE[spec.checks_dir]
+
+    plugin = GraderPlugin(spec, body=inside)
+    _run_pytest(spec, plugin, keep_checks=keep_checks)
+    if plugin.error is not None:
+        raise plugin.error
+    if plugin.collect_errors:
+        raise ConfigError(
+            f"the checks of {spec.id} could not be loaded:\n" + "\n".join(plugin.collect_errors)
+        )
+    if plugin.problems:
+        raise ConfigError(plugin.problems[0])
+    if not outcome:
+        raise ConfigError(f"pytest did not run the checks of {spec.id}")
+    return outcome[0]
 
 
 def _cell_note(cells: CellMap | None, checks: list[CheckResult]) -> list[str]:
