@@ -492,7 +492,6 @@ def run_batch(
             os.chmod(scratch, 0o711)  # workers' users pass through to their own folder, cannot list
             try:
                 template = answers.template(pool.zygotes[0])
-                references = answers.source
                 refuse_unsandboxed(template.sandbox_notes, allowed=batch.allow_unsandboxed)
 
                 def finish(record: Record) -> None:
@@ -524,7 +523,7 @@ def run_batch(
                         template,
                         digest=work.digests[entry.id],
                         config=config,
-                        references=references,
+                        references=answers.source,  # a fresh one: what a run notes is its own
                     )
                     save_record(batch.result_path(entry.id), record)
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -254,6 +255,9 @@ CONSTRUCT_MODULES = {
     "os.posix_spawn*": "processes",
     "os.register_at_fork": "processes",
 }
+# whether a name can match any of them at all: one test before testing each
+_CONSTRUCT_MODULE = re.compile("|".join(fnmatch.translate(p) for p in CONSTRUCT_MODULES))
+_CONSTRUCT_PREFIXES = tuple(p + "." for p in CONSTRUCT_MODULES)
 CONSTRUCT_NAMES = {
     "__import__": "import",
     "exec": "exec",
@@ -548,18 +552,18 @@ class _Scanner:
         """(forbidden uses, plain names referenced) inside `node`."""
         found: list[Use] = []
         names: set[str] = set()
-        inner = {id(n.value) for n in ast.walk(node) if isinstance(n, ast.Attribute)} | {
-            id(n.args[0])
-            for n in ast.walk(node)
-            if isinstance(n, ast.Call) and _is_literal_getattr(n)
+        nodes = list(ast.walk(node))  # walked once, read four times
+        calls = [n for n in nodes if isinstance(n, ast.Call)]
+        inner = {id(n.value) for n in nodes if isinstance(n, ast.Attribute)} | {
+            id(n.args[0]) for n in calls if _is_literal_getattr(n)
         }  # parts of a longer chain: the chain counts once, whole
         literal_funcs = {
             id(part)
-            for n in ast.walk(node)
-            if isinstance(n, ast.Call) and (_is_literal_getattr(n) or _literal_import(n))
+            for n in calls
+            if _is_literal_getattr(n) or _literal_import(n)
             for part in ast.walk(n.func)
         }  # getattr(x, "name"), __import__("sys"): resolvable, so no construct
-        for sub in ast.walk(node):
+        for sub in nodes:
             line = getattr(sub, "lineno", 0)
             if isinstance(sub, ast.Name):
                 names.add(sub.id)
@@ -633,9 +637,10 @@ class _Scanner:
 
     def _name_uses(self, dotted: str, line: int) -> Iterator[Use]:
         """Uses in a fully resolved dotted name (an import, or a chain from one)."""
-        for pattern, construct in CONSTRUCT_MODULES.items():
-            if fnmatch.fnmatchcase(dotted, pattern) or dotted.startswith(pattern + "."):
-                yield Use(f"construct:{construct}", line, dotted)
+        if _CONSTRUCT_MODULE.match(dotted) or dotted.startswith(_CONSTRUCT_PREFIXES):
+            for pattern, construct in CONSTRUCT_MODULES.items():
+                if fnmatch.fnmatchcase(dotted, pattern) or dotted.startswith(pattern + "."):
+                    yield Use(f"construct:{construct}", line, dotted)
         parts = dotted.split(".")
         if parts[0] in ("torch", "functorch") and any(
             p.startswith("_") and p not in PUBLIC_DUNDERS for p in parts[1:]

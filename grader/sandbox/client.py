@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -83,6 +84,7 @@ class WorkerProcess:
         self.max_bytes = int(limits.reply_mib * (1 << 20))  # per reply: `[limits] reply_mib`
         self.max_objects = int(limits.reply_objects)
         self.dead = False
+        self._exited = _pidfd(pid)  # readable once the monitor has exited (None: poll /proc)
         self._deadline: float | None = None  # of the last request, for decoding its reply
         self._timeout: float | None = None
         self._what = ""
@@ -179,14 +181,28 @@ class WorkerProcess:
 
     def close(self) -> None:
         self.kill()
-        deadline = time.monotonic() + 2.0  # the monitor's exit takes its PID namespace with it
-        while os.path.exists(f"/proc/{self.pid}") and time.monotonic() < deadline:
-            time.sleep(0.005)
+        # the monitor's exit takes its PID namespace with it: wait for it, at most 2 s
+        if self._exited is not None:
+            select.select([self._exited], [], [], 2.0)
+            os.close(self._exited)
+            self._exited = None
+        else:
+            deadline = time.monotonic() + 2.0
+            while os.path.exists(f"/proc/{self.pid}") and time.monotonic() < deadline:
+                time.sleep(0.005)
         self.sock.close()
         try:
             os.close(self.status_fd)
         except OSError:
             pass
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when process `pid` exits (Linux 5.3+), or None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 HELLO_BYTES = 1 << 20  # what a worker's first message may take: notes and an error report
