@@ -317,7 +317,7 @@ def validate_cmd(assignments: tuple[str, ...], seeds: int, course: Path | None) 
     "--jobs",
     type=click.IntRange(min=1),
     default=None,
-    help="Submissions graded at once. Default: the number of cores.",
+    help="Submissions graded at once. Default: one more than the number of cores.",
 )
 @click.option(
     "--timeout",

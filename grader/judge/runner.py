@@ -20,7 +20,7 @@ from grader.intake.notebook import CellMap
 from grader.intake.submission import prepare
 from grader.judge.causes import assign_causes, import_banner, structure
 from grader.judge.forbidden import Policy
-from grader.judge.plugin import GraderPlugin
+from grader.judge.plugin import GraderPlugin, TerseReports
 from grader.judge.proxy import Session
 from grader.judge.replay import ReferenceSource, release_source
 from grader.outputs.schema import CheckResult, GradeResult
@@ -254,7 +254,7 @@ def _run_pytest(spec: AssignmentSpec, plugin: GraderPlugin, *, keep_checks: bool
     ]
     before = set(sys.modules)
     try:
-        code = pytest.main(args, plugins=[plugin])
+        code = pytest.main(args, plugins=[plugin, TerseReports()])
         if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
             raise ConfigError(
                 f"pytest could not run the checks of {spec.id} (exit {int(code)}); "
