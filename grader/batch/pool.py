@@ -52,7 +52,7 @@ class JudgePool:
 
     def __init__(self, size: int):
         self.size = size
-        self.zygotes = [Zygote() for _ in range(size)]
+        self.zygotes = [Zygote(warm_first=True) for _ in range(size)]
 
     def wait_ready(self) -> None:
         for zygote in self.zygotes:
@@ -60,7 +60,7 @@ class JudgePool:
 
     def _replace(self, slot: int) -> None:
         self.zygotes[slot].close()
-        self.zygotes[slot] = Zygote()
+        self.zygotes[slot] = Zygote(warm_first=True)
         self.zygotes[slot].wait_ready()
 
     def __enter__(self) -> JudgePool:

@@ -469,11 +469,12 @@ class _Scanner:
 
     def __init__(self, tree: ast.Module, rules: _Rules):
         self.rules = rules
-        self.aliases = _imports(tree)
+        nodes = list(ast.walk(tree))  # walked once, read four times
+        self.aliases = _imports(nodes)
         self.module_roots = (
             {v.split(".")[0] for v in self.aliases.values()}
             | {"torch"}
-            | {found.split(".")[0] for n in ast.walk(tree) if (found := _literal_import(n))}
+            | {found.split(".")[0] for n in nodes if (found := _literal_import(n))}
         )
         self.own = {
             n.name
@@ -482,17 +483,17 @@ class _Scanner:
         }
         self.members = {
             f"self.{item.name}"
-            for node in ast.walk(tree)
+            for node in nodes
             if isinstance(node, ast.ClassDef)
             for item in node.body
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
         }
-        self._assignment_aliases(tree)
+        self._assignment_aliases(nodes)
 
-    def _assignment_aliases(self, tree: ast.Module) -> None:
+    def _assignment_aliases(self, nodes: list[ast.AST]) -> None:
         """`lin = F.linear`, `self.f = F`, `def g(F=torch.nn.functional)`: aliases too."""
         pairs: list[tuple[str, ast.expr]] = []
-        for node in ast.walk(tree):
+        for node in nodes:
             if isinstance(node, ast.Assign):
                 pairs += [(t, node.value) for t in map(_target_name, node.targets) if t]
             elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and node.value is not None:
@@ -653,9 +654,9 @@ class _Scanner:
             yield Use(entry, line, dotted)
 
 
-def _imports(tree: ast.Module) -> dict[str, str]:
+def _imports(nodes: list[ast.AST]) -> dict[str, str]:
     aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             for a in node.names:
                 aliases[a.asname or a.name.split(".")[0]] = (

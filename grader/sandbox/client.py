@@ -282,12 +282,15 @@ class Zygote:
         worker, hello = zygote.spawn(...)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, warm_first: bool = False) -> None:
+        """`warm_first`: import what student code triggers lazily before saying ready (a
+        batch's zygotes), instead of just after the first spawn (a single `grader check`)."""
         self._ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         self._stderr = tempfile.TemporaryFile()  # a file, not a pipe: it can never fill and block
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.sandbox.zygote", str(theirs.fileno())],
+            [sys.executable, "-m", "grader.sandbox.zygote", str(theirs.fileno())]
+            + (["warm"] if warm_first else []),
             pass_fds=[theirs.fileno()],
             cwd="/",
             env=env,

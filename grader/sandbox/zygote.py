@@ -1,7 +1,7 @@
 """The zygote: a clean process with torch imported that forks a fresh worker on request.
 
 It holds no reference code, no check code and no expected values, so nothing a
-worker inherits from it is secret. Run as `python -m grader.sandbox.zygote FD`, where FD
+worker inherits from it is secret. Run as `python -m grader.sandbox.zygote FD [warm]`, where FD
 is a SOCK_SEQPACKET socket to the judge. Each request carries three descriptors
 (the worker's channel, its output pipe, a status pipe) and is answered with the
 pid of the worker's monitor, which the judge kills to stop the worker.
@@ -100,8 +100,10 @@ def serve() -> None:
         ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     except (OSError, AttributeError):
         pass
+    cold = sys.argv[2:] != ["warm"]  # "warm": warm up before saying ready (a batch's zygotes)
+    if not cold:
+        _warm_up()
     ctl.sendall(b"ready")
-    warm = True
     while True:
         try:
             raw, fds, _, _ = socket.recv_fds(ctl, 1 << 20, 3)
@@ -124,8 +126,8 @@ def serve() -> None:
         for fd in fds:
             os.close(fd)
         ctl.sendall(json.dumps({"pid": pid}).encode())
-        if warm:  # after the first spawn: off the critical path of a single `grader check`
-            warm = False
+        if cold:  # after the first spawn: off the critical path of a single `grader check`
+            cold = False
             _warm_up()
 
 
