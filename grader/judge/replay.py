@@ -27,6 +27,7 @@ reference (a training budget), the time the recorded requests took when recorded
 
 from __future__ import annotations
 
+import array
 import base64
 import binascii
 import builtins
@@ -200,7 +201,8 @@ def _rng_digest(state: dict[str, Any]) -> str:
     h = hashlib.sha256(state["torch"].numpy().tobytes())
     kind, keys, pos, has_gauss, gauss = state["numpy"]
     h.update(f"{kind}:{pos}:{has_gauss}:{gauss!r}:".encode() + np.asarray(keys).tobytes())
-    h.update(repr(state["random"]).encode())
+    version, internal, gauss = state["random"]
+    h.update(f"{version}:{gauss!r}:".encode() + array.array("Q", internal).tobytes())
     return h.hexdigest()
 
 
