@@ -230,11 +230,17 @@ def check_cmd(
 
         if not watch:
             sys.exit(run())
+        from grader.judge.runner import with_checks
         from grader.judge.watch import watch as watch_loop
 
         console = Console()
-        try:
-            watch_loop(submission or spec.root, run, clear=console.clear, say=console.print)
+        try:  # in one pytest session: each grade runs the checks it collected once
+            with_checks(
+                spec,
+                lambda: watch_loop(
+                    submission or spec.root, run, clear=console.clear, say=console.print
+                ),
+            )
         except KeyboardInterrupt:
             sys.exit(0)
 

@@ -86,7 +86,12 @@ def test_the_timed_inputs_cannot_be_computed_ahead(grade_with, tmp_path):
 def test_the_library_distance_earns_nothing_in_pairwise_distances(grade_with, tmp_path):
     """torch.cdist (by any alias) answers right and fast: writing the expansion is the task."""
     body = "    sq = (x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2 * x @ y.T\n"
-    for call in ("torch.cdist(x, y)", "torch.functional.cdist(x, y)"):
+    for call in (
+        "torch.cdist(x, y)",
+        "torch.functional.cdist(x, y)",
+        "torch.pdist(torch.cat([x, y]))",  # every pair of rows: the x-y block is the answer
+        "torch.nn.PairwiseDistance(eps=0.0)(x[:, None], y[None])",
+    ):
         submission = reference_with(
             "hw1",
             tmp_path,
@@ -96,3 +101,21 @@ def test_the_library_distance_earns_nothing_in_pairwise_distances(grade_with, tm
         assert result.score == 0 and result.checks, call
         assert all("which this assignment forbids" in c.message for c in result.checks), call
     assert grade_with("hw1", COURSE / "reference/hw1", tasks=["8.2"]).score == 6
+
+
+def test_the_library_distance_earns_nothing_through_the_module_importing_itself(
+    grade_with, tmp_path
+):
+    """A helper's forbidden call reaches pairwise_distances when the module imports the helper
+    back under that name, or reads it off itself."""
+    helper = "def _distances(x, y):\n    return torch.cdist(x, y)\n"
+    for binding in (
+        "from tensor_ops import _distances as pairwise_distances\n",
+        "import tensor_ops as _me\npairwise_distances = _me._distances\n",
+        "def pairwise_distances(x, y):\n    from tensor_ops import _distances as d\n"
+        "    return d(x, y)\n",
+    ):
+        submission = reference_with("hw1", tmp_path, extra=helper + binding)
+        result = grade_with("hw1", submission, tasks=["8.2"])
+        assert result.score == 0 and result.checks, binding
+        assert all("torch.cdist" in c.message for c in result.checks), binding

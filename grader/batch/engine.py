@@ -3,8 +3,9 @@
 The batch process imports torch, pytest and the grader once and grades the reference while
 recording its answers to every check (`Answers`; or, when OUT holds a recording with the
 same key, the stub), which lists the checks and warms every import; each submission is then
-graded in a fork of it (`grader.pool`), replaying those answers, within a wall-clock budget
-(`grader.budget`); with `--scheduler`, on a Dask cluster instead (`grader.batch.cluster`). Each
+graded by one of the judges forked from it (`grader.batch.pool`: each collects the checks
+once and grades one submission after another), replaying those answers, within a wall-clock
+budget (`grader.batch.budget`); with `--scheduler`, on a Dask cluster instead (`grader.batch.cluster`). Each
 result goes to `OUT/results/<name>.json` (`records.file_stem`: safe for any id)
 atomically as soon as it is known; a re-run keeps the results whose submission and
 grading set-up are unchanged (content hashes) and grades the rest. The gradebook files

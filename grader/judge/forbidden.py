@@ -467,8 +467,9 @@ class _Rules:
 class _Scanner:
     """Resolves the names of one module and lists the forbidden uses inside a node."""
 
-    def __init__(self, tree: ast.Module, rules: _Rules):
+    def __init__(self, tree: ast.Module, rules: _Rules, own_modules: frozenset[str] = frozenset()):
         self.rules = rules
+        self.own_modules = own_modules  # the submission's own modules, by name
         nodes = list(ast.walk(tree))  # walked once, read four times
         self.aliases = _imports(nodes)
         self.module_roots = (
@@ -605,8 +606,19 @@ class _Scanner:
                 or _is_literal_getattr(sub)
                 or _literal_import(sub)
             ):
+                member = self.own_member(self.dotted(sub))
+                if member:  # tensor_ops.helper, or an alias of it: the name `helper` itself
+                    names.add(member)
                 found += self._chain_uses(sub, line)
         return found, names
+
+    def own_member(self, dotted: str | None) -> str | None:
+        """The top-level name `dotted` reaches in one of the submission's own modules (its
+        last part: top-level names are shared by all of its files), or None."""
+        if not dotted or "." not in dotted:
+            return None
+        root, *_, member = dotted.split(".")
+        return member if root in self.own_modules else None
 
     def _import_uses(self, node: ast.Import | ast.ImportFrom) -> Iterator[Use]:
         """An import is a use only as `import *`; what it binds counts where it is used."""
@@ -662,10 +674,18 @@ def _imports(nodes: list[ast.AST]) -> dict[str, str]:
                 aliases[a.asname or a.name.split(".")[0]] = (
                     a.name if a.asname else a.name.split(".")[0]
                 )
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        elif isinstance(node, ast.ImportFrom) and (node.module or node.level):
             for a in node.names:
-                aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+                aliases[a.asname or a.name] = _from_name(node, a.name)
     return aliases
+
+
+def _from_name(node: ast.ImportFrom, name: str) -> str:
+    """What `from M import name` binds, as a dotted name; a relative import's module by its
+    own name (`from .layers import f`: layers.f; `from . import layers`: layers)."""
+    if not node.level:
+        return f"{node.module}.{name}"
+    return f"{node.module.split('.')[-1]}.{name}" if node.module else name
 
 
 def _target_name(node: ast.AST) -> str | None:
@@ -713,10 +733,8 @@ def _imported_names(node: ast.stmt) -> list[tuple[str, str]]:
     """(bound name, dotted name of what it is bound to) for an import statement."""
     if isinstance(node, ast.Import):
         return [(a.asname, a.name) for a in node.names if a.asname]
-    if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-        return [
-            (a.asname or a.name, f"{node.module}.{a.name}") for a in node.names if a.name != "*"
-        ]
+    if isinstance(node, ast.ImportFrom) and (node.module or node.level):
+        return [(a.asname or a.name, _from_name(node, a.name)) for a in node.names if a.name != "*"]
     return []
 
 
@@ -777,10 +795,13 @@ def find_violations(sources: list[Path], apis: list[str]) -> dict[str, list[Use]
     if not apis:
         return {}
     rules = _Rules.of(apis)
+    own = frozenset(
+        p.parent.name if p.name == "__init__.py" else p.stem for p in sources
+    )  # `import tensor_ops`, `from .layers import f`: the submission's own names
     direct: dict[str, list[Use]] = {}
     refs: dict[str, set[str]] = {}
     for tree in trees:
-        scanner = _Scanner(tree, rules)
+        scanner = _Scanner(tree, rules, own)
         # module-level data (not modules: a store into one is a construct of its own)
         module_names = {
             n
@@ -804,6 +825,9 @@ def find_violations(sources: list[Path], apis: list[str]) -> dict[str, list[Use]
                     refs.setdefault(bound, set()).update(names)
                 for bound, dotted in _imported_names(node):  # from F import conv2d: a use
                     direct.setdefault(bound, []).extend(scanner.name_uses(dotted, node.lineno))
+                    member = scanner.own_member(dotted)
+                    if member:  # from tensor_ops import helper as f: f reaches helper
+                        refs.setdefault(bound, set()).add(member)
     closed: dict[str, list[Use]] = {}
     for name in direct:
         seen, stack, found_all = {name}, [name], []

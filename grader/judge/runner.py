@@ -27,7 +27,7 @@ from grader.outputs.schema import CheckResult, GradeResult
 from grader.sandbox.client import WorkerSource
 from grader.spec import AssignmentSpec
 
-T = TypeVar("T")
+Result = TypeVar("Result")
 
 torch.set_num_threads(1)  # deterministic, and the same conditions as the worker's
 
@@ -189,13 +189,15 @@ class CollectedChecks:
 _ACTIVE: dict[Path, CollectedChecks] = {}  # the sessions running in this process, by checks
 
 
-def with_checks(spec: AssignmentSpec, body: Callable[[], T], *, keep_checks: bool = False) -> T:
+def with_checks(
+    spec: AssignmentSpec, body: Callable[[], Result], *, keep_checks: bool = False
+) -> Result:
     """`body()`, inside one pytest session that has collected `spec`'s checks: every `grade`
     of this assignment in it runs them without collecting them again (a judge that grades
     one submission after another)."""
     if not spec.checks_dir.is_dir():
         raise ConfigError(f"{spec.checks_dir}: no checks folder for {spec.id}")
-    outcome: list[T] = []
+    outcome: list[Result] = []
 
     def inside(session: pytest.Session) -> None:
         _ACTIVE[spec.checks_dir] = CollectedChecks(plugin, session)
