@@ -2,6 +2,7 @@
 while the grader finishes normally and says why."""
 
 import os
+import sys
 import uuid
 
 import pytest
@@ -154,6 +155,31 @@ def test_fork_bomb_is_contained_and_leaves_no_process_behind(grade_with, tmp_pat
         uid = int(result.output.split("worker uid")[1].split()[0])
         assert uid >= 200_000  # a user of its own, so the process limit applies to it alone
         assert _processes_of_user(uid) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="seccomp is Linux's")
+def test_student_code_cannot_start_a_session_of_its_own(grade_with, tmp_path):
+    """Each new session gets a CPU share of its own: spinning processes in sessions of their
+    own would slow the classmates graded beside it, and their timed checks."""
+    code = (
+        "import os\n"
+        "def _try():\n"
+        "    try:\n"
+        "        os.setsid()\n"
+        "        return 'allowed'\n"
+        "    except OSError as exc:\n"
+        "        return f'refused: {exc}'\n"
+        "print('parent', _try())\n"
+        "_pid = os.fork()\n"
+        "if _pid == 0:\n"
+        "    print('child', _try(), flush=True)\n"
+        "    os._exit(0)\n"
+        "os.waitpid(_pid, 0)\n"
+    )
+    result = grade_attack(grade_with, tmp_path, code)
+    assert "parent refused: [Errno 1] Operation not permitted" in result.output
+    assert "child refused: [Errno 1] Operation not permitted" in result.output
+    assert not any("sessions of its own" in n for n in result.sandbox_notes)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="hiding files needs a mount namespace (root)")

@@ -11,6 +11,7 @@ may read, nor signal or trace the grader; it sees the host's filesystem and netw
 from __future__ import annotations
 
 import os
+import platform
 import resource
 import signal
 import stat
@@ -129,6 +130,21 @@ def _count_processes(uid: int) -> int:
     return count
 
 
+def _no_new_sessions() -> list[str]:
+    """Refuse setsid() to student code: a process in a session of its own gets a CPU share of
+    its own from the scheduler (autogroups), so a few of them would slow the workers of the
+    other submissions graded at the same time, and their timed checks."""
+    arch = platform.machine()
+    try:
+        syscalls.refuse_syscall(arch, syscalls.SETSID.get(arch, -1))
+    except OSError as exc:
+        return [
+            f"student code may start sessions of its own (no seccomp filter: {exc}), which could "
+            "slow the submissions graded beside it"
+        ]
+    return []
+
+
 def die_with_parent() -> list[str]:
     """Have the kernel SIGKILL this process when its parent ends (Linux only); notes if not."""
     try:
@@ -201,6 +217,7 @@ def confine_worker(workdir: str, limits: Limits, pid_namespace: bool, uid: int) 
             f"could not stop the worker from gaining privileges through set-uid "
             f"programs (PR_SET_NO_NEW_PRIVS: {exc})"
         )
+    notes += _no_new_sessions()
     os.chdir(workdir)
     tmp = os.path.join(workdir, ".tmp")
     os.makedirs(tmp, exist_ok=True)
