@@ -1,6 +1,5 @@
 """hw1 public checks: numpy memory sharing, and vectorised code (correct and fast)."""
 
-import statistics
 import time
 
 import numpy as np
@@ -78,7 +77,8 @@ def test_pairwise_distances_match_reference(student, reference, spec):
     )
 
 
-ROUNDS = 3  # timed rounds, each on fresh inputs; the verdict is the median of their ratios
+ROUNDS = 3  # timed rounds, each on fresh inputs; the verdict is their best ratio: a busy
+# machine slows some rounds of a vectorised answer, and no round of a loop is ever fast
 N, M, D = 600, 500, 128  # points in x, in y, and their dimension
 SAMPLED = 1024  # distances of each timed answer checked, at places drawn after it arrived
 
@@ -116,10 +116,10 @@ def test_pairwise_distances_are_vectorised(student, reference, spec, seed):
             took = time.perf_counter() - start
         _spot_check(got, x, y, secret, spec, f"timed round {round_ + 1}")
         ratios.append(took / baseline)
-    ratio = statistics.median(ratios)
+    ratio = min(ratios)
     if ratio > limit:
         fail(
-            f"pairwise_distances took a median {ratio:.0f}x torch.cdist's time over {ROUNDS} "
+            f"pairwise_distances took {ratio:.0f}x torch.cdist's time in its fastest of {ROUNDS} "
             f"rounds of {N} x {M} points (each round's ratio: "
             f"{', '.join(f'{r:.1f}' for r in ratios)}; allowed: {limit:g}x)",
             hint,
