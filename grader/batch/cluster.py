@@ -233,7 +233,13 @@ def run_on_cluster(
                 "digest": digest,
                 "config": config,
             }
-            future = client.submit(grade_task, task, key=f"grade-{digest[:16]}-{entry.id}")
+            future = client.submit(  # retries: a task that errs as its worker is lost (Dask
+                # has raised "bound to a different event loop" there) is run again elsewhere
+                grade_task,
+                task,
+                key=f"grade-{digest[:16]}-{entry.id}",
+                retries=2,
+            )
             futures[future.key] = (future, entry)
         for future in as_completed([f for f, _ in futures.values()]):
             entry = futures[future.key][1]
