@@ -41,6 +41,8 @@ except ImportError:  # without the `cluster` extra: --scheduler says what to ins
     WorkerPlugin = object  # type: ignore[misc,assignment]
 
 PLUGIN = "grader-course-judge"
+TASK_RETRIES = 2  # a task that fails (a CI run saw Dask fail a killed worker's task with
+# "Event ... is bound to a different event loop" rather than run it again) is submitted again
 
 
 def course_archive(course: Path, assignment: str) -> bytes:
@@ -233,19 +235,21 @@ def run_on_cluster(
                 "digest": digest,
                 "config": config,
             }
-            future = client.submit(  # retries: a task that errs as its worker is lost (Dask
-                # has raised "bound to a different event loop" there) is run again elsewhere
-                grade_task,
-                task,
-                key=f"grade-{digest[:16]}-{entry.id}",
-                retries=2,
-            )
-            futures[future.key] = (future, entry)
-        for future in as_completed([f for f, _ in futures.values()]):
-            entry = futures[future.key][1]
+            future = client.submit(grade_task, task, key=f"grade-{digest[:16]}-{entry.id}")
+            futures[future.key] = (future, entry, task, 0)
+        pending = as_completed([f for f, *_ in futures.values()])
+        for future in pending:
+            _, entry, task, tries = futures.pop(future.key)
             try:
                 record = Record.from_dict(future.result())
-            except Exception as exc:  # noqa: BLE001 - a task that failed on every worker
+            except Exception as exc:  # noqa: BLE001 - a task that failed on the cluster
+                if tries < TASK_RETRIES:  # e.g. as its worker was lost: submitted again
+                    again = client.submit(
+                        grade_task, task, key=f"{future.key.split('~')[0]}~{tries + 1}"
+                    )
+                    futures[again.key] = (again, entry, task, tries + 1)
+                    pending.add(again)
+                    continue
                 record = failed(
                     entry,
                     template,
