@@ -41,7 +41,6 @@ MAX_DEPTH = 64
 MAX_DIMS = 32
 MAX_ITEMS = 100_000  # items of an iterator sent as a list
 ALIGN = 64  # blobs start at multiples of this, so that every tensor built on one is aligned
-SMALL_FRAME = 1 << 16  # a frame up to this size is written at once
 CHUNK = 1 << 20  # a receive buffer grows by at most this beyond the bytes that arrived
 # JSON values and keys a reply may hold per object it may decode (a tensor takes ~12), and
 # what parsing one costs the judge at most (an empty list: 56 bytes and a pointer to it)
@@ -435,16 +434,11 @@ def send(
     raises TimeoutError after `deadline` (time.monotonic)."""
     message = dict(message, __blobs__=[len(b) for b in blobs])
     text = json.dumps(message, allow_nan=False).encode()
-    parts: list[Blob] = [HEADER.pack(len(text), sum(_padded(len(b)) for b in blobs)), text]
+    _send_all(sock, HEADER.pack(len(text), sum(_padded(len(b)) for b in blobs)) + text, deadline)
     for blob in blobs:
-        parts.append(blob)
+        _send_all(sock, blob, deadline)
         if pad := _padded(len(blob)) - len(blob):
-            parts.append(_ZEROS[:pad])
-    if sum(len(p) for p in parts) <= SMALL_FRAME:  # one write: one wake-up of the reader
-        _send_all(sock, b"".join(parts), deadline)
-        return
-    for part in parts:
-        _send_all(sock, part, deadline)
+            _send_all(sock, bytes(pad), deadline)
 
 
 def recv(
