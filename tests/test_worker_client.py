@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import shutil
 import tempfile
+import time
 
 import pytest
 from conftest import COURSE
@@ -13,6 +14,7 @@ from conftest import COURSE
 from grader.errors import SandboxError
 from grader.judge.forbidden import Policy
 from grader.judge.proxy import Session, Student
+from grader.sandbox.client import Zygote
 from grader.sandbox.limits import Limits
 
 MODULE = """
@@ -91,3 +93,36 @@ def test_a_submission_cannot_pass_itself_off_as_a_sandbox_failure(grade_with, tm
     assert [c for c in result.checks if c.status == "error"] == []
     assert not any("could not set up" in c.message for c in result.checks)
     assert result.score == 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_clone_forks_workers_of_its_own_and_closing_it_ends_them(workdir):
+    with open(f"{workdir}/mod.py", "w") as fh:
+        fh.write(MODULE)
+    with Zygote() as mother:
+        clone = mother.clone()
+        if clone is None:
+            pytest.skip("no pidfd_open here: a batch starts a zygote per slot instead")
+        s = session(clone, workdir)
+        s.begin_check(0)
+        student = Student(s)
+        student.Thing()
+        assert student.alive() == 1
+        monitor = s.worker.pid
+        assert _alive(monitor) and _alive(clone.process.pid)
+        clone.close()
+        deadline = time.monotonic() + 5
+        while _alive(monitor) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(monitor) and not _alive(clone.process.pid)
+        again = session(mother, workdir)  # the mother still serves
+        again.begin_check(0)
+        assert Student(again).alive() == 0
+        again.close()

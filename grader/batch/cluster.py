@@ -299,7 +299,7 @@ def serve_judge() -> None:
             return
         with JudgePool(1) as pool:
             answers = Answers.find(batch)
-            template = answers.template(pool.zygotes[0])
+            template = answers.template(pool.mother)
             references = answers.source
             try:
                 refuse_unsandboxed(template.sandbox_notes, allowed=setup["allow_unsandboxed"])

@@ -47,6 +47,7 @@ from grader.judge.replay import ReferenceSource, Tape
 from grader.outputs.gradebook import ClassSummary
 from grader.outputs.lms import LmsExport, LmsOutcome, print_export, write_export
 from grader.outputs.schema import GradeResult
+from grader.sandbox.client import Zygote
 from grader.spec import AssignmentSpec
 
 
@@ -467,8 +468,12 @@ def run_batch(
     on_start: Callable[[Plan], None] = lambda plan: None,
     on_record: Callable[[Record], None] = lambda record: None,
     tick: Callable[[], None] = lambda: None,
+    mother: Zygote | None = None,
 ) -> BatchOutcome:
-    """Grade what needs grading, streaming each record to disk; returns every record."""
+    """Grade what needs grading, streaming each record to disk; returns every record.
+
+    `mother`: a zygote started before this process imported torch, for the pool to clone
+    (the pool starts one otherwise); the pool closes it."""
     from grader.batch.pool import ForkExit, JudgePool
     from grader.judge.runner import with_checks
 
@@ -489,13 +494,15 @@ def run_batch(
             batch, work.todo, work.digests, config, finish=save, failed=failed, tick=tick
         )
     elif work.todo:
-        with JudgePool(min(batch.jobs, len(work.todo))) as pool:  # zygotes import torch meanwhile
+        with JudgePool(
+            min(batch.jobs, len(work.todo)), mother=mother
+        ) as pool:  # zygotes import torch meanwhile
             scratch = tempfile.mkdtemp(
                 prefix="grader-batch-"
             )  # judges' temp folders, even killed ones
             os.chmod(scratch, 0o711)  # workers' users pass through to their own folder, cannot list
             try:
-                template = answers.template(pool.zygotes[0])
+                template = answers.template(pool.mother)
                 refuse_unsandboxed(template.sandbox_notes, allowed=batch.allow_unsandboxed)
 
                 def finish(record: Record) -> None:
@@ -598,8 +605,9 @@ def publish(batch: Batch, outcome: BatchOutcome) -> tuple[ClassSummary, LmsOutco
 EXIT_GRADED, EXIT_GRADER_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 
-def grade_folder(batch: Batch, console: Console) -> int:
+def grade_folder(batch: Batch, console: Console, *, mother: Zygote | None = None) -> int:
     """`grader grade`: run the batch with a progress bar, publish, print the summary.
+    `mother`: the pool's first zygote, if already started (see `run_batch`).
 
     Returns the exit status: 0 every entry has a result, 1 the grader failed on some
     (graded again on the next run), 130 interrupted (what was graded is kept).
@@ -614,7 +622,11 @@ def grade_folder(batch: Batch, console: Console) -> int:
     try:
         with BatchProgress(console) as progress:
             outcome = run_batch(
-                batch, on_start=progress.start, on_record=progress.record, tick=progress.tick
+                batch,
+                on_start=progress.start,
+                on_record=progress.record,
+                tick=progress.tick,
+                mother=mother,
             )
     except KeyboardInterrupt:
         Console(stderr=True).print(

@@ -7,9 +7,10 @@ entry pays only for its checks: no fork, no copy-on-write of the parent's memory
 pytest collection of its own (`around`, e.g. `runner.with_checks`, wraps a judge's whole
 loop). Everything a grade depends on is built afresh for each entry (its worker, its
 proxy session, its pytest run); a judge that has graded its share exits and is forked again.
-Every slot owns a zygote its judge alone uses. A judge that dies, or outlives an entry's
-time limit plus a grace period, is killed; its slot gets a fresh zygote (closing the old one
-ends the workers it forked) and a fresh judge, and the caller is told why for that entry.
+Every slot owns a zygote its judge alone uses, a clone of one warm zygote. A judge that dies,
+or outlives an entry's time limit plus a grace period, is killed; its slot gets a fresh zygote
+(closing the old one ends the workers it forked) and a fresh judge, and the caller is told why
+for that entry.
 """
 
 from __future__ import annotations
@@ -48,19 +49,30 @@ def _status_text(status: int) -> str:
 
 
 class JudgePool:
-    """`size` slots, each with its own zygote; start it early, zygotes take ~2 s."""
+    """`size` slots, each with its own zygote; start it early, the first zygote takes ~2 s.
 
-    def __init__(self, size: int):
+    `mother`, the zygote started first, serves this process alone (e.g. to grade the
+    template); each slot's zygote is a clone of it (`wait_ready`), which its judge alone uses.
+    """
+
+    def __init__(self, size: int, *, mother: Zygote | None = None):
         self.size = size
-        self.zygotes = [Zygote(warm_first=True) for _ in range(size)]
+        self.mother = mother if mother is not None else Zygote(warm_first=True)
+        self.zygotes: list[Zygote] = []
 
     def wait_ready(self) -> None:
+        while len(self.zygotes) < self.size:
+            self.zygotes.append(self._clone())
         for zygote in self.zygotes:
             zygote.wait_ready()
 
+    def _clone(self) -> Zygote:
+        """A clone of the mother (a fork), or a new zygote where it cannot be cloned."""
+        return self.mother.clone() or Zygote(warm_first=True)
+
     def _replace(self, slot: int) -> None:
         self.zygotes[slot].close()
-        self.zygotes[slot] = Zygote(warm_first=True)
+        self.zygotes[slot] = self._clone()
         self.zygotes[slot].wait_ready()
 
     def __enter__(self) -> JudgePool:
@@ -70,7 +82,7 @@ class JudgePool:
         self.close()
 
     def close(self) -> None:
-        for zygote in self.zygotes:
+        for zygote in [*self.zygotes, self.mother]:
             zygote.close()
 
     def run(

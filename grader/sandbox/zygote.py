@@ -4,11 +4,13 @@ It holds no reference code, no check code and no expected values, so nothing a
 worker inherits from it is secret. Run as `python -m grader.sandbox.zygote FD [warm]`, where FD
 is a SOCK_SEQPACKET socket to the judge. Each request carries three descriptors
 (the worker's channel, its output pipe, a status pipe) and is answered with the
-pid of the worker's monitor, which the judge kills to stop the worker.
+pid of the worker's monitor, which the judge kills to stop the worker. A batch starts one
+zygote and asks it for clones (a fork each, instead of another ~2 s start).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -28,15 +30,17 @@ def _status_text(status: int) -> str:
 
 
 def _monitor(
-    ctl: socket.socket, request: dict[str, Any], chan: int, out: int, status: int
+    ctl: socket.socket, request: dict[str, Any], zygote: int, chan: int, out: int, status: int
 ) -> NoReturn:
-    """Child of the zygote: enters the sandbox, forks the worker, reports how it ended."""
+    """Child of the zygote (pid `zygote`): enters the sandbox, forks the worker, reports how
+    it ended."""
     from grader.sandbox import confine, worker
 
     ctl.close()
     os.setsid()
     notes = confine.die_with_parent()  # a monitor, and so its worker, never outlives the zygote
-    if os.getppid() == 1:  # the zygote ended before that took effect
+    if os.getppid() != zygote:  # the zygote ended before that took effect (a clone's monitor
+        # is re-parented to the zygote it was cloned from, a subreaper, not to PID 1)
         os._exit(0)
     request["uid"] = confine.UID_BASE + os.getpid()  # a user of its own: unique while it lives
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -80,8 +84,18 @@ def _warm_up() -> None:
     import torch.fx.experimental.symbolic_shapes  # noqa: F401
 
 
+def _become_subreaper() -> None:
+    """Orphaned workers are re-parented here rather than to PID 1 (not inherited by a fork)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
 def serve() -> None:
-    """Fork a worker for each request on the control socket, until the judge closes it."""
+    """Import torch, say ready, then serve requests until the judge closes the socket."""
     ctl = socket.socket(fileno=int(sys.argv[1]))
     import torch
 
@@ -94,16 +108,18 @@ def serve() -> None:
     import grader.sandbox.worker  # noqa: F401 - imported once here, not in every worker
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped automatically
-    try:  # and so are orphaned workers, which are re-parented here rather than to PID 1
-        import ctypes
-
-        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        pass
+    _become_subreaper()
     cold = sys.argv[2:] != ["warm"]  # "warm": warm up before saying ready (a batch's zygotes)
     if not cold:
         _warm_up()
     ctl.sendall(b"ready")
+    _serve(ctl, cold)
+
+
+def _serve(ctl: socket.socket, cold: bool) -> None:
+    """Answer each request on `ctl`: fork a worker's monitor (3 descriptors: the worker's
+    channel, output and status), or a clone of this zygote (`{"clone": true}`, 1 descriptor:
+    the clone's own control socket, on which it says ready)."""
     while True:
         try:
             raw, fds, _, _ = socket.recv_fds(ctl, 1 << 20, 3)
@@ -112,15 +128,28 @@ def serve() -> None:
         if not raw:
             return
         request = json.loads(raw)
-        if len(fds) != 3:
+        clone = request.get("clone") is True
+        if len(fds) != (1 if clone else 3):
             for fd in fds:
                 os.close(fd)
-            ctl.sendall(json.dumps({"error": "expected 3 descriptors"}).encode())
+            ctl.sendall(json.dumps({"error": "wrong number of descriptors"}).encode())
             continue
+        if clone and cold:  # a clone is as warm as a batch's zygote
+            cold = False
+            _warm_up()
+        gc.freeze()  # children neither copy nor scan what exists now (gc headers live in objects)
+        me = os.getpid()
         pid = os.fork()
         if pid == 0:
             try:
-                _monitor(ctl, request, *fds)
+                if clone:
+                    ctl.close()  # the parent's channel: what comes on it is not for the clone
+                    _become_subreaper()
+                    twin = socket.socket(fileno=fds[0])
+                    twin.sendall(b"ready")
+                    _serve(twin, cold=False)
+                    os._exit(0)
+                _monitor(ctl, request, me, *fds)
             finally:
                 os._exit(71)
         for fd in fds:
