@@ -598,8 +598,15 @@ def test_bad_folders_are_one_line_usage_errors(classroom, tmp_path):
 
 
 def test_a_worker_that_leaves_its_process_group_is_still_killed(grade_with, tmp_path):
-    # setpgid: a group of its own, which killing the monitor's group misses (setsid is refused)
-    code = "def arange_grid(rows, cols):\n    import os\n    os.setpgid(0, 0)\n    while True:\n        pass\n"
+    # a child in a group of its own, which killing the worker's group misses (setsid is refused)
+    code = (
+        "def arange_grid(rows, cols):\n"
+        "    import os\n"
+        "    if os.fork() == 0:\n"
+        "        os.setpgid(0, 0)\n"
+        "    while True:\n"
+        "        pass\n"
+    )
     submission = tmp_path / "tensor_ops.py"
     submission.write_text(STUB + "\n" + code)
     result = grade_with("hw1", submission, limits={"call_timeout_s": 2})

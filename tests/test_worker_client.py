@@ -115,13 +115,13 @@ def test_a_clone_forks_workers_of_its_own_and_closing_it_ends_them(workdir):
         student = Student(s)
         student.Thing()
         assert student.alive() == 1
-        monitor = s.worker.pid
-        assert _alive(monitor) and _alive(clone.process.pid)
+        worker = s.worker.pid
+        assert _alive(worker) and _alive(clone.process.pid)
         clone.close()
         deadline = time.monotonic() + 5
-        while _alive(monitor) and time.monotonic() < deadline:
+        while _alive(worker) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not _alive(monitor) and not _alive(clone.process.pid)
+        assert not _alive(worker) and not _alive(clone.process.pid)
         again = session(mother, workdir)  # the mother still serves
         again.begin_check(0)
         assert Student(again).alive() == 0

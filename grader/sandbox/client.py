@@ -84,7 +84,7 @@ class WorkerProcess:
         self.max_bytes = int(limits.reply_mib * (1 << 20))  # per reply: `[limits] reply_mib`
         self.max_objects = int(limits.reply_objects)
         self.dead = False
-        self._exited = _pidfd(pid)  # readable once the monitor has exited (None: poll /proc)
+        self._exited = _pidfd(pid)  # readable once the worker has exited (None: poll /proc)
         self._deadline: float | None = None  # of the last request, for decoding its reply
         self._timeout: float | None = None
         self._what = ""
@@ -181,7 +181,7 @@ class WorkerProcess:
 
     def close(self) -> None:
         self.kill()
-        # the monitor's exit takes its PID namespace with it: wait for it, at most 2 s
+        # the worker's exit (PID 1 of its namespace) takes the rest with it: wait, at most 2 s
         if self._exited is not None:
             select.select([self._exited], [], [], 2.0)
             os.close(self._exited)

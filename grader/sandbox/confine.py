@@ -32,7 +32,7 @@ from grader.sandbox.syscalls import (
     PR_SET_PDEATHSIG,
 )
 
-UID_BASE = 200_000  # unprivileged uids for workers: UID_BASE + the monitor's (global) pid
+UID_BASE = 200_000  # unprivileged uids for workers: UID_BASE + the worker's pid in the zygote's
 UNISOLATED = "no network isolation, and student code can read every file the grader can"
 NO_PRIVATE_ROOT = "no network isolation and no private filesystem"
 OWN_USER = (
@@ -43,12 +43,58 @@ AS_ROOT = "student code runs as root, as the grader does, and can read and chang
 OOM_SCORE = "/proc/self/oom_score_adj"
 
 
+def pid_namespace_home() -> int | None:
+    """In the zygote: its own PID namespace, to return to after forking each worker into a new
+    one; None where workers get no namespaces (not root, not Linux, GRADER_NO_NAMESPACES=1)."""
+    if os.environ.get("GRADER_NO_NAMESPACES") == "1" or os.geteuid() != 0:
+        return None
+    if syscalls.libc is None:
+        return None
+    try:
+        return os.open("/proc/self/ns/pid", os.O_RDONLY)
+    except OSError:
+        return None
+
+
+def new_pid_namespace() -> str | None:
+    """In the zygote: the next process it forks is PID 1 of a new PID namespace (undone by
+    `return_to_pid_namespace`). None, or why not."""
+    try:
+        syscalls.call("unshare", CLONE_NEWPID)
+    except OSError as exc:
+        return f"namespaces unavailable ({exc})"
+    return None
+
+
+def return_to_pid_namespace(home: int) -> None:
+    """In the zygote, after the fork: its later children are in its own namespace again."""
+    syscalls.call("setns", home, CLONE_NEWPID)
+
+
+def host_pid_and_parent() -> tuple[int, int]:
+    """This process's pid and its parent's as the zygote sees them (in a new PID namespace,
+    getpid() says 1 and getppid() 0; /proc is still the zygote's until the worker mounts its
+    own)."""
+    try:
+        with open("/proc/self/stat", "rb") as fh:
+            stat_line = fh.read()
+    except OSError:
+        return os.getpid(), os.getppid()
+    return int(stat_line.split(b" ", 1)[0]), int(stat_line.rsplit(b")", 1)[1].split()[1])
+
+
 def enter_namespaces(
-    workdir: str, *, work_mib: int, uid: int, hide: list[str] | tuple[str, ...] = ()
+    workdir: str,
+    *,
+    work_mib: int,
+    uid: int,
+    hide: list[str] | tuple[str, ...] = (),
+    pid_ns: str | None = None,
 ) -> tuple[list[str], bool, str]:
-    """In the monitor process: new mount, network, IPC and PID namespaces, and the allow-list
-    root of `grader.sandbox.rootfs` holding a copy of `workdir`, with `hide` covered there
-    (datasets inside the Python runtime, whose labels the judge keeps).
+    """In the worker, PID 1 of a new PID namespace (`pid_ns` None; else why it is not): new
+    mount, network and IPC namespaces, and the allow-list root of `grader.sandbox.rootfs`
+    holding a copy of `workdir`, with `hide` covered there (datasets inside the Python
+    runtime, whose labels the judge keeps).
 
     Returns notes on what could not be done, whether the namespaces are in force, and the
     worker's folder (rootfs.WORKDIR, or `workdir` itself where there is no private root).
@@ -57,8 +103,10 @@ def enter_namespaces(
         return _without_namespaces("namespaces turned off (GRADER_NO_NAMESPACES=1)", workdir, uid)
     if os.geteuid() != 0 or syscalls.libc is None:
         return [f"not running as root on Linux: {UNISOLATED}"], False, workdir
+    if pid_ns is not None:
+        return _without_namespaces(pid_ns, workdir, uid)
     try:
-        syscalls.call("unshare", CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID)
+        syscalls.call("unshare", CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC)
         syscalls.mount(None, "/", None, MS_REC | MS_PRIVATE)
     except OSError as exc:
         return _without_namespaces(f"namespaces unavailable ({exc})", workdir, uid)

@@ -4,8 +4,9 @@ It holds no reference code, no check code and no expected values, so nothing a
 worker inherits from it is secret. Run as `python -m grader.sandbox.zygote FD [warm]`, where FD
 is a SOCK_SEQPACKET socket to the judge. Each request carries three descriptors
 (the worker's channel, its output pipe, a status pipe) and is answered with the
-pid of the worker's monitor, which the judge kills to stop the worker. A batch starts one
-zygote and asks it for clones (a fork each, instead of another ~2 s start).
+worker's pid, which the judge kills to stop it; the zygote reaps it and writes how it ended
+to its status pipe. A batch starts one zygote and asks it for clones (a fork each, instead of
+another ~2 s start).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from __future__ import annotations
 import gc
 import json
 import os
+import select
 import signal
 import socket
 import sys
 from typing import Any, NoReturn
 
+from grader.sandbox import confine
 from grader.sandbox.limits import Limits
 
 
@@ -29,51 +32,31 @@ def _status_text(status: int) -> str:
     return f"status {status}"
 
 
-def _monitor(
-    ctl: socket.socket, request: dict[str, Any], zygote: int, chan: int, out: int, status: int
+def _worker(
+    request: dict[str, Any], zygote: int, chan: int, out: int, pid_ns: str | None
 ) -> NoReturn:
-    """Child of the zygote (pid `zygote`): enters the sandbox, forks the worker, reports how
-    it ended."""
-    from grader.sandbox import confine, worker
+    """Child of the zygote (pid `zygote`), PID 1 of a PID namespace of its own unless `pid_ns`
+    says why not: enters the rest of the sandbox and becomes the worker."""
+    from grader.sandbox import worker
 
-    ctl.close()
-    os.setsid()
-    notes = confine.die_with_parent()  # a monitor, and so its worker, never outlives the zygote
-    if os.getppid() != zygote:  # the zygote ended before that took effect (a clone's monitor
-        # is re-parented to the zygote it was cloned from, a subreaper, not to PID 1)
+    os.setsid()  # a process group of its own, which the judge kills with it
+    notes = confine.die_with_parent()  # a worker never outlives its zygote
+    pid, parent = confine.host_pid_and_parent()
+    if parent != zygote:  # the zygote ended before that took effect
         os._exit(0)
-    request["uid"] = confine.UID_BASE + os.getpid()  # a user of its own: unique while it lives
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    request["uid"] = confine.UID_BASE + pid  # a user of its own: unique while it lives
     try:
         limits = Limits.from_dict(request["limits"])
-        found, pid_namespace, request["workdir"] = confine.enter_namespaces(
+        found, in_force, request["workdir"] = confine.enter_namespaces(
             request["workdir"],
             work_mib=limits.work_mib,
             uid=request["uid"],
             hide=[m for m in request.get("masks", []) if isinstance(m, str)],
+            pid_ns=pid_ns,
         )
     except BaseException as exc:  # noqa: BLE001 - no student code has run: the sandbox's fault
         worker.refuse(socket.socket(fileno=chan), exc)
-    notes += found
-    child = os.fork()
-    if child == 0:
-        os.close(status)
-        worker.start(chan, out, request, notes, pid_namespace)
-    os.close(chan)
-    os.close(out)
-    while True:
-        try:
-            _, st = os.waitpid(child, 0)
-            break
-        except ChildProcessError:
-            st = 0
-            break
-        except InterruptedError:
-            continue
-    try:
-        os.write(status, _status_text(st).encode())
-    finally:
-        os._exit(0)
+    worker.start(chan, out, request, notes + found, in_force)
 
 
 def _warm_up() -> None:
@@ -107,57 +90,135 @@ def serve() -> None:
 
     import grader.sandbox.worker  # noqa: F401 - imported once here, not in every worker
 
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # monitors are reaped automatically
     _become_subreaper()
     cold = sys.argv[2:] != ["warm"]  # "warm": warm up before saying ready (a batch's zygotes)
     if not cold:
         _warm_up()
+    server = _Server(ctl, cold)
     ctl.sendall(b"ready")
-    _serve(ctl, cold)
+    server.run()
 
 
-def _serve(ctl: socket.socket, cold: bool) -> None:
-    """Answer each request on `ctl`: fork a worker's monitor (3 descriptors: the worker's
-    channel, output and status), or a clone of this zygote (`{"clone": true}`, 1 descriptor:
-    the clone's own control socket, on which it says ready)."""
-    while True:
+class _Server:
+    """A zygote's loop. Each request on `ctl` is answered with a pid: a worker's (3
+    descriptors: its channel, output and status pipe, on which this process writes how it
+    ended), or a clone's (`{"clone": true}`, 1 descriptor: the clone's own control socket, on
+    which it says ready). Everything forked here is reaped here."""
+
+    def __init__(self, ctl: socket.socket, cold: bool):
+        self.ctl, self.cold = ctl, cold
+        self.statuses: dict[int, int] = {}  # a live worker's pid: its status pipe
+        self.wake_r, self.wake_w = os.pipe()  # written to on SIGCHLD
+        for fd in (self.wake_r, self.wake_w):
+            os.set_blocking(fd, False)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        signal.set_wakeup_fd(self.wake_w)
+        self.home = confine.pid_namespace_home()  # None: workers get no namespaces
+
+    def run(self) -> None:
+        """Serve until the judge closes `ctl`."""
+        while True:
+            readable, _, _ = select.select([self.ctl.fileno(), self.wake_r], [], [])
+            if self.wake_r in readable:
+                try:
+                    while os.read(self.wake_r, 512):
+                        pass
+                except BlockingIOError:
+                    pass
+                self._reap()
+            if self.ctl.fileno() in readable and not self._answer():
+                return
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            fd = self.statuses.pop(pid, None)  # None: a clone, or an orphan re-parented here
+            if fd is not None:
+                try:
+                    os.write(fd, _status_text(status).encode())
+                except OSError:  # the judge no longer listens
+                    pass
+                os.close(fd)
+
+    def _answer(self) -> bool:
+        """Answer one request; False once the judge has gone."""
         try:
-            raw, fds, _, _ = socket.recv_fds(ctl, 1 << 20, 3)
-        except (ConnectionError, OSError):
-            return
+            raw, fds, _, _ = socket.recv_fds(self.ctl, 1 << 20, 3)
+        except OSError:
+            return False
         if not raw:
-            return
+            return False
         request = json.loads(raw)
         clone = request.get("clone") is True
         if len(fds) != (1 if clone else 3):
             for fd in fds:
                 os.close(fd)
-            ctl.sendall(json.dumps({"error": "wrong number of descriptors"}).encode())
-            continue
-        if clone and cold:  # a clone is as warm as a batch's zygote
-            cold = False
+            self.ctl.sendall(json.dumps({"error": "wrong number of descriptors"}).encode())
+            return True
+        if clone and self.cold:  # a clone is as warm as a batch's zygote
+            self.cold = False
             _warm_up()
         gc.freeze()  # children neither copy nor scan what exists now (gc headers live in objects)
+        pid = self._clone(fds[0]) if clone else self._spawn(request, fds[0], fds[1], fds[2])
+        self.ctl.sendall(json.dumps({"pid": pid}).encode())
+        if self.cold:  # after the first spawn: off the critical path of a single `grader check`
+            self.cold = False
+            _warm_up()
+        return True
+
+    def _spawn(self, request: dict[str, Any], chan: int, out: int, status: int) -> int:
+        """Fork a worker, PID 1 of a PID namespace of its own where there are namespaces."""
+        pid_ns = "namespaces are off" if self.home is None else confine.new_pid_namespace()
         me = os.getpid()
+        try:
+            pid = os.fork()
+        finally:
+            if os.getpid() == me and self.home is not None and pid_ns is None:
+                confine.return_to_pid_namespace(self.home)  # for the next child
+        if pid == 0:
+            try:
+                os.close(status)  # how it ends is written by this process, not by itself
+                self._leave()
+                _worker(request, me, chan, out, pid_ns)
+            finally:
+                os._exit(71)
+        self.statuses[pid] = status
+        os.close(chan)
+        os.close(out)
+        return pid
+
+    def _clone(self, fd: int) -> int:
+        """Fork a clone of this zygote that serves its own socket `fd`."""
         pid = os.fork()
         if pid == 0:
             try:
-                if clone:
-                    ctl.close()  # the parent's channel: what comes on it is not for the clone
-                    _become_subreaper()
-                    twin = socket.socket(fileno=fds[0])
-                    twin.sendall(b"ready")
-                    _serve(twin, cold=False)
-                    os._exit(0)
-                _monitor(ctl, request, me, *fds)
+                self._leave()
+                _become_subreaper()
+                twin = socket.socket(fileno=fd)
+                server = _Server(twin, cold=False)
+                twin.sendall(b"ready")
+                server.run()
+                os._exit(0)
             finally:
                 os._exit(71)
-        for fd in fds:
+        os.close(fd)
+        return pid
+
+    def _leave(self) -> None:
+        """In a child: close what is this server's (the parent's channel: what comes on it is
+        not for the child; the other workers' status pipes), and restore SIGCHLD."""
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in [*self.statuses.values(), self.wake_r, self.wake_w]:
             os.close(fd)
-        ctl.sendall(json.dumps({"pid": pid}).encode())
-        if cold:  # after the first spawn: off the critical path of a single `grader check`
-            cold = False
-            _warm_up()
+        if self.home is not None:
+            os.close(self.home)
+        self.ctl.close()
 
 
 if __name__ == "__main__":
