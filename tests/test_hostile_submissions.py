@@ -182,6 +182,24 @@ def test_student_code_cannot_start_a_session_of_its_own(grade_with, tmp_path):
     assert not any("sessions of its own" in n for n in result.sandbox_notes)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="seccomp is Linux's")
+def test_student_code_cannot_unset_its_parent_death_signal(grade_with, tmp_path):
+    """Unset, a worker would outlive a killed zygote, spinning beside the classmates graded
+    after it."""
+    code = (
+        "import ctypes, os\n"
+        "_libc = ctypes.CDLL(None, use_errno=True)\n"
+        "for _sig in (0, 9):\n"
+        "    _r = _libc.prctl(1, _sig, 0, 0, 0)  # PR_SET_PDEATHSIG\n"
+        "    print('pdeathsig', _sig, _r, os.strerror(ctypes.get_errno()) if _r else 'set')\n"
+        "print('name', _libc.prctl(15, b'tensor_ops', 0, 0, 0))  # PR_SET_NAME: still allowed\n"
+    )
+    result = grade_attack(grade_with, tmp_path, code)
+    assert "pdeathsig 0 -1 Operation not permitted" in result.output
+    assert "pdeathsig 9 -1 Operation not permitted" in result.output
+    assert "name 0" in result.output
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="hiding files needs a mount namespace (root)")
 def test_reference_and_checks_cannot_be_read_or_used(grade_with, tmp_path):
     reference = COURSE / "reference" / "hw1" / "tensor_ops.py"

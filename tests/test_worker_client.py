@@ -4,7 +4,9 @@ cannot be set up reported as the machine's fault, not the student's."""
 from __future__ import annotations
 
 import gc
+import os
 import shutil
+import subprocess
 import tempfile
 import time
 
@@ -126,3 +128,32 @@ def test_a_clone_forks_workers_of_its_own_and_closing_it_ends_them(workdir):
         again.begin_check(0)
         assert Student(again).alive() == 0
         again.close()
+
+
+def test_a_closed_worker_is_never_signalled_again_even_when_its_pid_is_reused(zygote, workdir):
+    # a submission can wrap the pid counter; a late kill (its time budget running out) must
+    # not reach the process that has its old pid by then
+    with open(f"{workdir}/mod.py", "w") as fh:
+        fh.write(MODULE)
+    s = session(zygote, workdir)
+    s.begin_check(0)
+    assert Student(s).alive() == 0
+    worker = s.worker
+    s.close()
+    if os.geteuid() != 0:
+        pytest.skip("only root can choose the next pid (/proc/sys/kernel/ns_last_pid)")
+    deadline = time.monotonic() + 10  # until the zygote has reaped it (it may be warming up)
+    while os.path.exists(f"/proc/{worker.pid}") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with open("/proc/sys/kernel/ns_last_pid", "w") as fh:
+        fh.write(str(worker.pid - 1))
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        if other.pid != worker.pid:
+            pytest.skip("another process took the pid first")
+        worker.kill()
+        time.sleep(0.2)
+        assert other.poll() is None  # still running
+    finally:
+        other.kill()
+        other.wait()

@@ -78,13 +78,16 @@ class WorkerProcess:
         output: Output,
         status_fd: int,
         limits: Limits | None = None,
+        pidfd: int | None = None,
     ):
         self.pid, self.sock, self.output, self.status_fd = pid, sock, output, status_fd
         limits = limits or Limits()
         self.max_bytes = int(limits.reply_mib * (1 << 20))  # per reply: `[limits] reply_mib`
         self.max_objects = int(limits.reply_objects)
         self.dead = False
-        self._exited = _pidfd(pid)  # readable once the worker has exited (None: poll /proc)
+        # readable once the worker has exited (None: poll /proc); signals go through it
+        self._exited = pidfd if pidfd is not None else _pidfd(pid)
+        self._closed = False
         self._deadline: float | None = None  # of the last request, for decoding its reply
         self._timeout: float | None = None
         self._what = ""
@@ -171,16 +174,31 @@ class WorkerProcess:
         return "it disappeared without an exit status (its process group was killed)"
 
     def kill(self) -> None:
-        """Stop the worker and everything it started."""
+        """Stop the worker and everything it started. Once it has been closed, nothing: its
+        pid may be another process's by then."""
         self.dead = True
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        if self._closed:
+            return
+        pidfd = self._exited
+        alive = pidfd is None or not select.select([pidfd], [], [], 0)[0]
+        try:
+            if alive:  # its pid, and so its group's id, are still its own
+                os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            if pidfd is not None:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def close(self) -> None:
+        if self._closed:
+            return
         self.kill()
+        self._closed = True
         # the worker's exit (PID 1 of its namespace) takes the rest with it: wait, at most 2 s
         if self._exited is not None:
             select.select([self._exited], [], [], 2.0)
@@ -237,7 +255,9 @@ def _hello(worker: WorkerProcess, timeout: float) -> dict[str, Any]:
     return {"ok": False, "lost": lost}
 
 
-def _read_status(fd: int, wait: float = 2.0) -> str:
+def _read_status(fd: int, wait: float = 10.0) -> str:
+    """How the worker ended: the zygote writes it when it reaps the worker, which waits while
+    it warms up (1-2 s, just after the first spawn of a `grader check`)."""
     deadline = time.monotonic() + wait
     chunks = b""
     os.set_blocking(fd, False)
@@ -383,14 +403,16 @@ class Zygote:
             socket.send_fds(
                 self._ctl, [json.dumps(request).encode()], [theirs.fileno(), out_w, st_w]
             )
-            reply = json.loads(self._ctl.recv(4096))
+            raw, fds, _, _ = socket.recv_fds(self._ctl, 4096, 1)
+            reply = json.loads(raw)
+        pidfd = fds[0] if fds else None  # the zygote's: opened before it could reap the worker
         for fd in (theirs.fileno(), out_w, st_w):
             os.close(fd)
         theirs.detach()
         if "pid" not in reply:
             raise GraderError(f"the worker zygote refused a request: {reply}")
         output = Output(out_r, limits.output_kib * 1024)
-        worker = WorkerProcess(reply["pid"], ours, output, st_r, limits)
+        worker = WorkerProcess(reply["pid"], ours, output, st_r, limits, pidfd)
         # first frame: the sandbox's own, sent before any student code runs, so the
         # submission cannot forge it; then the import's
         setup = _hello(worker, limits.import_timeout_s)

@@ -181,14 +181,14 @@ def _count_processes(uid: int) -> int:
 def _no_new_sessions() -> list[str]:
     """Refuse setsid() to student code: a process in a session of its own gets a CPU share of
     its own from the scheduler (autogroups), so a few of them would slow the workers of the
-    other submissions graded at the same time, and their timed checks."""
-    arch = platform.machine()
+    other submissions graded at the same time, and their timed checks. Nor may it unset the
+    parent-death signal, and so outlive the zygote."""
     try:
-        syscalls.refuse_syscall(arch, syscalls.SETSID.get(arch, -1))
+        syscalls.refuse_student_syscalls(platform.machine())
     except OSError as exc:
         return [
             f"student code may start sessions of its own (no seccomp filter: {exc}), which could "
-            "slow the submissions graded beside it"
+            "slow the submissions graded beside it, and outlive the grader"
         ]
     return []
 

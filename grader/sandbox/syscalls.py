@@ -43,6 +43,7 @@ BPF_LD_W_ABS, BPF_JEQ_K, BPF_JGE_K, BPF_RET_K = 0x20, 0x15, 0x35, 0x06
 X32_BIT = 0x40000000  # x86-64's x32 system calls: refused, as every foreign ABI
 AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
 SETSID = {"x86_64": 112, "aarch64": 157}
+PRCTL = {"x86_64": 157, "aarch64": 167}
 
 
 class _Filter(ctypes.Structure):
@@ -58,18 +59,22 @@ class _Program(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_Filter))]
 
 
-def refuse_syscall(arch: str, number: int) -> None:
-    """Install a seccomp filter on this process (and what it starts) that makes system call
-    `number` fail with EPERM, as every call of another ABI; needs no_new_privs set first."""
+def refuse_student_syscalls(arch: str) -> None:
+    """Install a seccomp filter on this process (and what it starts) that makes setsid() and
+    prctl(PR_SET_PDEATHSIG, ...) fail with EPERM, as every call of another ABI; needs
+    no_new_privs set first. (Both little-endian: an argument's low word is at its offset.)"""
     if arch not in AUDIT_ARCH:
         raise OSError(f"no seccomp filter for the {arch} architecture")
     deny = SECCOMP_RET_ERRNO | 1  # EPERM
     code = [  # (code, jump if true, jump if false, k): jumps skip that many instructions
         (BPF_LD_W_ABS, 0, 0, 4),  # the architecture
-        (BPF_JEQ_K, 0, 4, AUDIT_ARCH[arch]),  # another: deny
+        (BPF_JEQ_K, 0, 7, AUDIT_ARCH[arch]),  # another: deny
         (BPF_LD_W_ABS, 0, 0, 0),  # the system call's number
-        (BPF_JGE_K, 2, 0, X32_BIT),  # x32: deny
-        (BPF_JEQ_K, 1, 0, number),  # the refused one: deny
+        (BPF_JGE_K, 5, 0, X32_BIT),  # x32: deny
+        (BPF_JEQ_K, 4, 0, SETSID[arch]),  # deny
+        (BPF_JEQ_K, 0, 2, PRCTL[arch]),  # else allow
+        (BPF_LD_W_ABS, 0, 0, 16),  # its first argument (seccomp_data.args[0]), low word
+        (BPF_JEQ_K, 1, 0, PR_SET_PDEATHSIG),  # deny
         (BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW),
         (BPF_RET_K, 0, 0, deny),
     ]

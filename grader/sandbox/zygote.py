@@ -67,6 +67,13 @@ def _warm_up() -> None:
     import torch.fx.experimental.symbolic_shapes  # noqa: F401
 
 
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux 5.3+
+        return None
+
+
 def _become_subreaper() -> None:
     """Orphaned workers are re-parented here rather than to PID 1 (not inherited by a fork)."""
     try:
@@ -165,7 +172,13 @@ class _Server:
             _warm_up()
         gc.freeze()  # children neither copy nor scan what exists now (gc headers live in objects)
         pid = self._clone(fds[0]) if clone else self._spawn(request, fds[0], fds[1], fds[2])
-        self.ctl.sendall(json.dumps({"pid": pid}).encode())
+        reply = json.dumps({"pid": pid}).encode()
+        pidfd = None if clone else _pidfd(pid)  # opened before this process can reap it
+        if pidfd is None:
+            self.ctl.sendall(reply)
+        else:  # the judge signals the worker through it: never another process with its pid
+            socket.send_fds(self.ctl, [reply], [pidfd])
+            os.close(pidfd)
         if self.cold:  # after the first spawn: off the critical path of a single `grader check`
             self.cold = False
             _warm_up()
