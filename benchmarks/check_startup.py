@@ -5,8 +5,9 @@
 
 Prints the median of each and their ratio (target: within 1.3x). Also, for comparison, the
 floor without torch's teardown (`import torch`, then `gc.freeze()` at exit as `grader` does):
-the interpreter's final collections over torch's objects take about 0.5 s of that floor. The first, untimed check
-warms the course's .grader-cache/ (the reference's recorded answers), as any second check.
+the interpreter's final collections over torch's objects take about 0.5 s of that floor. The
+first, untimed check warms the course's .grader-cache/ (the reference's recorded answers), as
+any second check.
 """
 
 from __future__ import annotations
