@@ -2,6 +2,7 @@
 while the grader finishes normally and says why."""
 
 import os
+import platform
 import sys
 import uuid
 
@@ -198,6 +199,38 @@ def test_student_code_cannot_unset_its_parent_death_signal(grade_with, tmp_path)
     assert "pdeathsig 0 -1 Operation not permitted" in result.output
     assert "pdeathsig 9 -1 Operation not permitted" in result.output
     assert "name 0" in result.output
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="seccomp is Linux's")
+def test_student_code_cannot_make_namespaces_but_can_start_threads_and_processes(
+    grade_with, tmp_path
+):
+    """Namespaces of its own (a user namespace makes it root there) open much of the kernel to
+    it; threads (clone3 refused, libc falls back to clone) and forks still work."""
+    code = (
+        "import ctypes, os, threading\n"
+        "_libc = ctypes.CDLL(None, use_errno=True)\n"
+        "for _name, _flags in (('user', 0x10000000), ('net', 0x40000000), ('mount', 0x20000)):\n"
+        "    _r = _libc.unshare(_flags)\n"
+        "    print('unshare', _name, _r, os.strerror(ctypes.get_errno()) if _r else 'made')\n"
+        "_r = _libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)  # clone(CLONE_NEWUSER | SIGCHLD)\n"
+        "if _r == 0:\n"
+        "    os._exit(0)\n"
+        "print('clone', 'refused' if _r == -1 else 'made')\n"
+        "_t = threading.Thread(target=lambda: print('thread ran', flush=True))\n"
+        "_t.start(); _t.join()\n"
+        "_pid = os.fork()\n"
+        "if _pid == 0:\n"
+        "    os._exit(7)\n"
+        "print('fork', os.waitstatus_to_exitcode(os.waitpid(_pid, 0)[1]))\n"
+    )
+    result = grade_attack(grade_with, tmp_path, code)
+    for name in ("user", "net", "mount"):
+        assert f"unshare {name} -1 Operation not permitted" in result.output
+    if platform.machine() == "x86_64":
+        assert "clone refused" in result.output
+    assert "thread ran" in result.output
+    assert "fork 7" in result.output
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="hiding files needs a mount namespace (root)")
