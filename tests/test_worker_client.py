@@ -157,3 +157,34 @@ def test_a_closed_worker_is_never_signalled_again_even_when_its_pid_is_reused(zy
     finally:
         other.kill()
         other.wait()
+
+
+EXEC_FROM_A_THREAD = """
+import os, sys, threading, time
+
+
+def _later():  # a thread's execve leaves the process without its parent-death signal
+    time.sleep(0.05)
+    os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(30)"])
+
+
+threading.Thread(target=_later, daemon=True).start()
+"""
+
+
+def test_a_worker_that_cleared_its_parent_death_signal_still_ends_with_its_zygote(workdir):
+    with open(f"{workdir}/mod.py", "w") as fh:
+        fh.write(EXEC_FROM_A_THREAD)
+    zygote = Zygote(warm_first=True)  # a batch's: a cold one warms up after its first spawn
+    s = session(zygote, workdir)
+    s.begin_check(0)
+    worker = s._live_worker()
+    time.sleep(0.5)  # it has exec'd by now
+    assert _alive(worker.pid)
+    zygote.close()  # as when the judge goes without closing its workers
+    deadline = time.monotonic() + 5
+    while _alive(worker.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = _alive(worker.pid)
+    s.close()
+    assert not alive

@@ -88,6 +88,7 @@ class WorkerProcess:
         # readable once the worker has exited (None: poll /proc); signals go through it
         self._exited = pidfd if pidfd is not None else _pidfd(pid)
         self._closed = False
+        self._signalling = threading.Lock()  # kill() and close() never overlap
         self._deadline: float | None = None  # of the last request, for decoding its reply
         self._timeout: float | None = None
         self._what = ""
@@ -175,33 +176,34 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """Stop the worker and everything it started. Once it has been closed, nothing: its
-        pid may be another process's by then."""
+        pid may be another process's by then. (A budget's timer thread calls it too.)"""
         self.dead = True
-        if self._closed:
-            return
-        pidfd = self._exited
-        alive = pidfd is None or not select.select([pidfd], [], [], 0)[0]
-        try:
-            if alive:  # its pid, and so its group's id, are still its own
-                os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            if pidfd is not None:
-                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-            else:
-                os.kill(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        with self._signalling:
+            if self._closed:
+                return
+            pidfd = self._exited
+            try:
+                if pidfd is None or not _exited(pidfd, 0):  # its pid and group are its own
+                    os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                if pidfd is not None:
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                else:
+                    os.kill(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def close(self) -> None:
-        if self._closed:
-            return
         self.kill()
-        self._closed = True
+        with self._signalling:
+            if self._closed:
+                return
+            self._closed = True
         # the worker's exit (PID 1 of its namespace) takes the rest with it: wait, at most 2 s
         if self._exited is not None:
-            select.select([self._exited], [], [], 2.0)
+            _exited(self._exited, 2.0)
             os.close(self._exited)
             self._exited = None
         else:
@@ -213,6 +215,13 @@ class WorkerProcess:
             os.close(self.status_fd)
         except OSError:
             pass
+
+
+def _exited(pidfd: int, wait: float) -> bool:
+    """Whether the process of `pidfd` has exited, waiting at most `wait` s for it."""
+    poller = select.poll()  # not select(): a descriptor may be numbered 1024 or more
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(wait * 1000))
 
 
 def _pidfd(pid: int) -> int | None:
@@ -435,10 +444,14 @@ class Zygote:
         self.close()
 
     def close(self) -> None:
-        """Stop the zygote; the workers it forked die with it."""
+        """Stop the zygote: it kills the workers it forked as it goes, given a second (and
+        their parent-death signal kills them should it be killed first)."""
         try:
             self._ctl.close()
         finally:
+            deadline = time.monotonic() + 1.0
+            while self.process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.005)
             if self.process.poll() is None:
                 self.process.kill()
             self.process.wait()
@@ -462,7 +475,7 @@ class _Clone:
 
     def poll(self) -> int | None:
         """None while it runs."""
-        if self._fd is None or select.select([self._fd], [], [], 0)[0]:
+        if self._fd is None or _exited(self._fd, 0):
             return 0
         return None
 
@@ -475,6 +488,6 @@ class _Clone:
 
     def wait(self) -> None:
         if self._fd is not None:
-            select.select([self._fd], [], [], 10.0)
+            _exited(self._fd, 10.0)
             os.close(self._fd)
             self._fd = None
