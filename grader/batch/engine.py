@@ -494,9 +494,8 @@ def run_batch(
             batch, work.todo, work.digests, config, finish=save, failed=failed, tick=tick
         )
     elif work.todo:
-        with JudgePool(
-            min(batch.jobs, len(work.todo)), mother=mother
-        ) as pool:  # zygotes import torch meanwhile
+        slots = min(batch.jobs, len(work.todo))
+        with JudgePool(slots, mother=mother) as pool:  # zygotes import torch meanwhile
             scratch = tempfile.mkdtemp(
                 prefix="grader-batch-"
             )  # judges' temp folders, even killed ones

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import IO, Any, Protocol, TypeVar
 
 from grader.errors import GraderError, ProtocolError, ReplyTooLarge, SandboxError
+from grader.sandbox import syscalls
 from grader.sandbox.limits import Limits
 
 T = TypeVar("T")
@@ -86,7 +87,7 @@ class WorkerProcess:
         self.max_objects = int(limits.reply_objects)
         self.dead = False
         # readable once the worker has exited (None: poll /proc); signals go through it
-        self._exited = pidfd if pidfd is not None else _pidfd(pid)
+        self._exited = pidfd if pidfd is not None else syscalls.pidfd_open(pid)
         self._closed = False
         self._signalling = threading.Lock()  # kill() and close() never overlap
         self._deadline: float | None = None  # of the last request, for decoding its reply
@@ -222,14 +223,6 @@ def _exited(pidfd: int, wait: float) -> bool:
     poller = select.poll()  # not select(): a descriptor may be numbered 1024 or more
     poller.register(pidfd, select.POLLIN)
     return bool(poller.poll(wait * 1000))
-
-
-def _pidfd(pid: int) -> int | None:
-    """A descriptor that becomes readable when process `pid` exits (Linux 5.3+), or None."""
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
 
 
 SOCKET_BUFFER = 4 << 20  # capped by net.core.wmem_max (often 208 KiB, 4 MiB here)

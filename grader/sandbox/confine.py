@@ -46,9 +46,7 @@ OOM_SCORE = "/proc/self/oom_score_adj"
 def pid_namespace_home() -> int | None:
     """In the zygote: its own PID namespace, to return to after forking each worker into a new
     one; None where workers get no namespaces (not root, not Linux, GRADER_NO_NAMESPACES=1)."""
-    if os.environ.get("GRADER_NO_NAMESPACES") == "1" or os.geteuid() != 0:
-        return None
-    if syscalls.libc is None:
+    if os.environ.get("GRADER_NO_NAMESPACES") == "1" or os.geteuid() != 0 or not syscalls.libc:
         return None
     try:
         return os.open("/proc/self/ns/pid", os.O_RDONLY)
@@ -178,7 +176,7 @@ def _count_processes(uid: int) -> int:
     return count
 
 
-def _no_new_sessions() -> list[str]:
+def _seccomp_filter() -> list[str]:
     """Refuse setsid() to student code: a process in a session of its own gets a CPU share of
     its own from the scheduler (autogroups), so a few of them would slow the workers of the
     other submissions graded at the same time, and their timed checks. Nor may it unset the
@@ -265,7 +263,7 @@ def confine_worker(workdir: str, limits: Limits, pid_namespace: bool, uid: int) 
             f"could not stop the worker from gaining privileges through set-uid "
             f"programs (PR_SET_NO_NEW_PRIVS: {exc})"
         )
-    notes += _no_new_sessions()
+    notes += _seccomp_filter()
     os.chdir(workdir)
     tmp = os.path.join(workdir, ".tmp")
     os.makedirs(tmp, exist_ok=True)

@@ -1,7 +1,7 @@
 """The worker's filesystem: an allow-list, not a deny-list.
 
-In its own mount namespace, the worker (still root) builds a fresh, empty root (a small tmpfs) and binds
-into it, read-only, only what student code needs to run:
+In its own mount namespace, the worker (still root) builds a fresh, empty root (a small
+tmpfs) and binds into it, read-only, only what student code needs to run:
 
 - the Python runtime: the interpreter's prefixes and the `sys.path` folders inside them or in
   site-packages (never a folder of a course or a checkout, such as an editable install's);
@@ -146,9 +146,9 @@ def _hide(paths: list[str], binds: list[str], null_fd: int) -> None:
 def enter_private_root(
     workdir: str, *, work_mib: int, uid: int, hide: list[str] | tuple[str, ...] = ()
 ) -> None:
-    """Switch this process (the worker, still root, in fresh namespaces) to the allow-list root,
-    with a copy of the host folder `workdir` at WORKDIR, and the `hide` paths that lie inside
-    a bound folder covered. Raises OSError when it cannot."""
+    """Switch this process (the worker, still root, in fresh namespaces) to the allow-list
+    root, with a copy of the host folder `workdir` at WORKDIR, and the `hide` paths that lie
+    inside a bound folder covered. Raises OSError when it cannot."""
     binds = runtime_paths() + [p for p in SYSTEM_DIRS if os.path.isdir(p) and not os.path.islink(p)]
     files = [p for p in SYSTEM_FILES if os.path.isfile(p)]
     devices = [p for p in DEVICES if os.path.exists(p)]

@@ -27,6 +27,15 @@ def call(name: str, *args: object) -> None:
         raise OSError(err, f"{name}: {os.strerror(err)}")
 
 
+def pidfd_open(pid: int) -> int | None:
+    """A descriptor for process `pid` (Linux 5.3+), readable once it exits and never another
+    process's, or None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
     """mount(2)."""
 

@@ -20,7 +20,7 @@ import socket
 import sys
 from typing import Any, NoReturn
 
-from grader.sandbox import confine
+from grader.sandbox import confine, syscalls
 from grader.sandbox.limits import Limits
 
 
@@ -65,13 +65,6 @@ def _warm_up() -> None:
     gradient (every vjp request) imports sympy (~0.4 s). Neither starts a thread."""
     import torch._dynamo  # noqa: F401
     import torch.fx.experimental.symbolic_shapes  # noqa: F401
-
-
-def _pidfd(pid: int) -> int | None:
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):  # not Linux 5.3+
-        return None
 
 
 def _become_subreaper() -> None:
@@ -190,11 +183,10 @@ class _Server:
         gc.freeze()  # children neither copy nor scan what exists now (gc headers live in objects)
         pid = self._clone(fds[0]) if clone else self._spawn(request, fds[0], fds[1], fds[2])
         reply = json.dumps({"pid": pid}).encode()
-        pidfd = None if clone else _pidfd(pid)  # opened before this process can reap it
+        pidfd = self.pidfds.get(pid)
         if pidfd is None:
             self.ctl.sendall(reply)
         else:  # the judge signals the worker through it: never another process with its pid
-            self.pidfds[pid] = pidfd
             socket.send_fds(self.ctl, [reply], [pidfd])
         if self.cold:  # after the first spawn: off the critical path of a single `grader check`
             self.cold = False
@@ -218,6 +210,9 @@ class _Server:
             finally:
                 os._exit(71)
         self.statuses[pid] = status
+        pidfd = syscalls.pidfd_open(pid)  # before this process can reap it
+        if pidfd is not None:
+            self.pidfds[pid] = pidfd
         os.close(chan)
         os.close(out)
         return pid
