@@ -1,6 +1,8 @@
 """`grader check` end to end, as a real subprocess: stub, reference, JSON, errors."""
 
 import json
+import subprocess
+import sys
 
 from conftest import run_cli
 
@@ -47,3 +49,35 @@ def test_list_shows_titles_and_points():
     assert (
         "hw1" in proc.stdout and "Tensor operations" in proc.stdout and "27 points" in proc.stdout
     )
+
+
+EXIT = """
+import atexit, sys, threading, time
+from grader.cli import _exit
+
+atexit.register(lambda: print("atexit ran"))
+print("x" * 100_000)  # block-buffered into a file: lost unless flushed
+if sys.argv[1] == "thread":
+    threading.Thread(target=lambda: (time.sleep(0.3), print("thread done"))).start()
+_exit(int(sys.argv[2]) if sys.argv[2].isdigit() else sys.argv[2])
+"""
+
+
+def test_the_fast_exit_runs_atexit_flushes_output_and_keeps_the_status(tmp_path):
+    script = tmp_path / "exit.py"
+    script.write_text(EXIT)
+    for mode, code, status in [("plain", "3", 3), ("thread", "0", 0), ("plain", "boom", 1)]:
+        out = tmp_path / f"{mode}-{code}.txt"
+        with open(out, "w") as fh:
+            proc = subprocess.run(
+                [sys.executable, str(script), mode, code],
+                stdout=fh,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=60,
+            )
+        text = out.read_text()
+        assert proc.returncode == status, proc.stderr
+        assert "x" * 100_000 in text and "atexit ran" in text
+        assert ("thread done" in text) == (mode == "thread")  # waited for, not cut off
+        assert ("boom" in proc.stderr) == (code == "boom")

@@ -80,7 +80,7 @@ def test_release_holds_the_stub_public_checks_recorded_answers_and_the_grader(bu
     assert (bundle / "grader" / "cli.py").is_file() and (
         bundle / "grader" / "judge" / "replay.py"
     ).is_file()
-    assert 'grader = "grader.cli:main"' in (bundle / "pyproject.toml").read_text()
+    assert 'grader = "grader.cli:run"' in (bundle / "pyproject.toml").read_text()
     assert json.loads((bundle / MARKER).read_text())["assignments"] == ["hw1"]
 
 

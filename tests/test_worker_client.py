@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -188,3 +189,45 @@ def test_a_worker_that_cleared_its_parent_death_signal_still_ends_with_its_zygot
     alive = _alive(worker.pid)
     s.close()
     assert not alive
+
+
+def test_a_zygote_whose_workers_have_all_ended_is_stopped_at_once(workdir):
+    # a `grader check`: a cold zygote warms up for a second or more after its first spawn,
+    # and nothing is left for it to kill once the judge has seen every worker end
+    with open(f"{workdir}/mod.py", "w") as fh:
+        fh.write(MODULE)
+    zygote = Zygote()
+    s = session(zygote, workdir)
+    s.begin_check(0)
+    assert Student(s).alive() == 0
+    s.close()
+    zygote.close()
+    assert zygote.process.returncode == -signal.SIGKILL  # not waited for
+
+
+def test_workers_a_forked_judge_left_running_end_with_the_zygote(workdir):
+    # a batch's judges are forks, which spawn workers this process never hears of
+    with open(f"{workdir}/mod.py", "w") as fh:
+        fh.write(EXEC_FROM_A_THREAD)
+    zygote = Zygote(warm_first=True)
+    zygote.wait_ready()
+    read, write = os.pipe()
+    judge = os.fork()
+    if judge == 0:  # spawns a worker that clears its parent-death signal, then dies
+        try:
+            s = session(zygote, workdir)
+            s.begin_check(0)
+            os.write(write, str(s._live_worker().pid).encode())
+            time.sleep(0.5)  # it has exec'd by now
+        finally:
+            os._exit(0)
+    os.close(write)
+    worker = int(os.read(read, 64))
+    os.close(read)
+    os.waitpid(judge, 0)
+    assert _alive(worker)
+    zygote.close()
+    deadline = time.monotonic() + 5
+    while _alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(worker)

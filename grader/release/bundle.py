@@ -256,7 +256,7 @@ dependencies = [
 {listed}]
 
 [project.scripts]
-grader = "grader.cli:main"
+grader = "grader.cli:run"
 
 [tool.setuptools.packages.find]
 include = ["grader*"]

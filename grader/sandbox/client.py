@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import IO, Any, Protocol, TypeVar
 
@@ -80,8 +81,10 @@ class WorkerProcess:
         status_fd: int,
         limits: Limits | None = None,
         pidfd: int | None = None,
+        on_end: Callable[[], object] | None = None,
     ):
         self.pid, self.sock, self.output, self.status_fd = pid, sock, output, status_fd
+        self._on_end = on_end  # called once `close` has seen it exit
         limits = limits or Limits()
         self.max_bytes = int(limits.reply_mib * (1 << 20))  # per reply: `[limits] reply_mib`
         self.max_objects = int(limits.reply_objects)
@@ -204,13 +207,16 @@ class WorkerProcess:
             self._closed = True
         # the worker's exit (PID 1 of its namespace) takes the rest with it: wait, at most 2 s
         if self._exited is not None:
-            _exited(self._exited, 2.0)
+            ended = _exited(self._exited, 2.0)
             os.close(self._exited)
             self._exited = None
         else:
             deadline = time.monotonic() + 2.0
             while os.path.exists(f"/proc/{self.pid}") and time.monotonic() < deadline:
                 time.sleep(0.005)
+            ended = not os.path.exists(f"/proc/{self.pid}")
+        if ended and self._on_end is not None:
+            self._on_end()
         self.sock.close()
         try:
             os.close(self.status_fd)
@@ -328,6 +334,10 @@ class Zygote:
         self._ctl, self.process, self._stderr = ctl, process, stderr
         self._ready = False
         self._lock = threading.Lock()
+        self._spawned = 0
+        self._running: set[int] = set()  # workers spawned here that close() has not seen end
+        self._lent = False  # a fork of this process may have spawned workers through it
+        _ZYGOTES.add(self)
 
     def clone(self) -> Zygote | None:
         """A warm copy of this zygote, forked from it (~30 ms, where starting one takes ~2 s
@@ -414,7 +424,12 @@ class Zygote:
         if "pid" not in reply:
             raise GraderError(f"the worker zygote refused a request: {reply}")
         output = Output(out_r, limits.output_kib * 1024)
-        worker = WorkerProcess(reply["pid"], ours, output, st_r, limits, pidfd)
+        self._spawned += 1
+        token = self._spawned  # not its pid: a pid can be reused
+        self._running.add(token)
+        worker = WorkerProcess(
+            reply["pid"], ours, output, st_r, limits, pidfd, lambda: self._running.discard(token)
+        )
         # first frame: the sandbox's own, sent before any student code runs, so the
         # submission cannot forge it; then the import's
         setup = _hello(worker, limits.import_timeout_s)
@@ -438,11 +453,13 @@ class Zygote:
 
     def close(self) -> None:
         """Stop the zygote: it kills the workers it forked as it goes, given a second (and
-        their parent-death signal kills them should it be killed first)."""
+        their parent-death signal kills them should it be killed first). Where every worker
+        it forked is known to have ended (none spawned by a fork of this process), it is
+        killed at once: a `grader check`'s zygote may be warming up for a second or two."""
         try:
             self._ctl.close()
         finally:
-            deadline = time.monotonic() + 1.0
+            deadline = time.monotonic() + (1.0 if self._lent or self._running else 0.0)
             while self.process.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.005)
             if self.process.poll() is None:
@@ -450,6 +467,17 @@ class Zygote:
             self.process.wait()
             if self._stderr is not None:
                 self._stderr.close()
+
+
+_ZYGOTES: weakref.WeakSet[Zygote] = weakref.WeakSet()
+
+
+def _lend_zygotes() -> None:
+    for zygote in list(_ZYGOTES):
+        zygote._lent = True
+
+
+os.register_at_fork(after_in_parent=_lend_zygotes)
 
 
 class _Process(Protocol):
