@@ -270,3 +270,20 @@ def test_a_task_name_bound_by_importing_the_forbidden_api_is_a_use(tmp_path, hw,
     path.write_text(source)
     found = find_violations([path], list(load_assignment(COURSE, hw).forbidden))
     assert found.get(name), found
+
+
+@pytest.mark.timeout(60)  # walking every name's closure took tens of minutes here
+def test_a_long_chain_of_aliases_is_followed_without_a_quadratic_walk(tmp_path):
+    """A submission's source is read in the judge: 30 000 aliases must neither stall it nor
+    hide the forbidden API at the end of the chain."""
+    n = 30_000
+    path = tmp_path / "mod.py"
+    chain = "".join(f"_a{i + 1} = _a{i}\n" for i in range(n - 1))
+    path.write_text(
+        f"import torch as _t\n_a0 = _t\n{chain}"
+        f"def pairwise_distances(x, y):\n    return _a{n - 1}.cdist(x, y)\n"
+        "def clean(x):\n    return x\n"
+    )
+    found = find_violations([path], list(load_assignment(COURSE, "hw1").forbidden))
+    assert [u.key for u in found["pairwise_distances"]] == ["torch.cdist"]
+    assert "clean" not in found

@@ -35,7 +35,7 @@ import ast
 import fnmatch
 import re
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -785,7 +785,7 @@ def _distinct(uses: Iterable[Use]) -> list[Use]:
     return sorted(best.values(), key=lambda u: (u.line, u.key))
 
 
-def find_violations(sources: list[Path], apis: list[str]) -> dict[str, list[Use]]:
+def find_violations(sources: list[Path], apis: list[str]) -> Mapping[str, list[Use]]:
     """Top-level name -> the forbidden uses it reaches (MODULE_LEVEL: top-level code).
 
     Every source is parsed, whatever `apis` holds: one too deeply nested to analyse is a
@@ -793,7 +793,7 @@ def find_violations(sources: list[Path], apis: list[str]) -> dict[str, list[Use]
     """
     trees = [tree for tree in map(_parse, sources) if tree is not None]
     if not apis:
-        return {}
+        return _Reach({}, {})
     rules = _Rules.of(apis)
     own = frozenset(
         p.parent.name if p.name == "__init__.py" else p.stem for p in sources
@@ -828,19 +828,42 @@ def find_violations(sources: list[Path], apis: list[str]) -> dict[str, list[Use]
                     member = scanner.own_member(dotted)
                     if member:  # from tensor_ops import helper as f: f reaches helper
                         refs.setdefault(bound, set()).add(member)
-    closed: dict[str, list[Use]] = {}
-    for name in direct:
-        seen, stack, found_all = {name}, [name], []
-        while stack:
-            current = stack.pop()
-            found_all += direct.get(current, [])
-            for ref in refs.get(current, ()):
-                if ref in direct and ref not in seen:
-                    seen.add(ref)
-                    stack.append(ref)
-        if found_all:
-            closed[name] = _distinct(found_all)
-    return closed
+    return _Reach(direct, refs)
+
+
+class _Reach(Mapping[str, list[Use]]):
+    """Top-level name -> the forbidden uses it reaches, each name's closure walked when it is
+    first asked for: the judge asks for a few names, and walking every name's closure up
+    front is quadratic in a chain of aliases (`a1 = a0`, `a2 = a1`, ... from a submission)."""
+
+    def __init__(self, direct: dict[str, list[Use]], refs: dict[str, set[str]]):
+        self._direct, self._refs = direct, refs
+        self._closed: dict[str, list[Use]] = {}
+
+    def _closure(self, name: str) -> list[Use]:
+        if name not in self._closed:
+            seen, stack, found = {name}, [name], []
+            while stack:
+                current = stack.pop()
+                found += self._direct.get(current, [])
+                for ref in self._refs.get(current, ()):
+                    if ref in self._direct and ref not in seen:
+                        seen.add(ref)
+                        stack.append(ref)
+            self._closed[name] = _distinct(found)
+        return self._closed[name]
+
+    def __getitem__(self, name: str) -> list[Use]:
+        found = self._closure(name) if name in self._direct else []
+        if not found:
+            raise KeyError(name)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self._direct if self._closure(name))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 @dataclass(frozen=True)
@@ -849,7 +872,7 @@ class Policy:
 
     instead: dict[str, str]  # API -> what to write instead
     only_in: dict[str, tuple[str, ...]]  # API -> the top-level names it is forbidden in
-    static: dict[str, list[Use]]  # top-level name -> forbidden uses its source reaches
+    static: Mapping[str, list[Use]]  # top-level name -> forbidden uses its source reaches
     allow: tuple[str, ...] = ()  # constructs the instructor allows
     where: Callable[[int], str] | None = None  # a source line as the student finds it
 
